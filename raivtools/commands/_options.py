@@ -1,0 +1,46 @@
+"""Options shared by several commands, so each means the same thing everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+F = Callable[..., object]
+
+#: the context settings every subcommand uses
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def input_paths(func: F) -> F:
+    """``INPUTS...``: JSONL files; ``-`` or none reads stdin."""
+    return click.argument("inputs", nargs=-1, type=click.Path(allow_dash=True, dir_okay=False))(func)
+
+
+def seed_option(func: F) -> F:
+    """``--seed``: every random choice follows it; same inputs and seed give byte-identical outputs."""
+    return click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")(func)
+
+
+def store_options(func: F) -> F:
+    """``--resume`` / ``--overwrite`` for commands that write an array store."""
+    func = click.option("--overwrite", is_flag=True, help="Empty a non-empty store first and start over.")(func)
+    func = click.option("--resume", is_flag=True, help="Continue an interrupted run: keep done shards, redo the rest.")(func)
+    return func
+
+
+def not_implemented(name: str, issue: str) -> click.Command:
+    """A command that says plainly that it does not exist yet (exit 2), for commands still being built."""
+
+    @click.command(name=name, context_settings=CONTEXT, add_help_option=True)
+    @click.argument("args", nargs=-1)
+    def main(args: tuple[str, ...]) -> None:
+        raise click.exceptions.Exit(_fail(f"raiv {name} is not implemented yet ({issue})"))
+
+    main.help = f"Not implemented yet ({issue}). Example: raiv {name} --help"
+    return main
+
+
+def _fail(message: str) -> int:
+    click.echo(f"Error: {message}", err=True)
+    return 2

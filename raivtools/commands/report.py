@@ -1,0 +1,5 @@
+"""`raiv report` (issue 6)."""
+
+from raivtools.commands._options import not_implemented
+
+main = not_implemented("report", "issue 6")

@@ -1,0 +1,5 @@
+"""`raiv train` (issue 6)."""
+
+from raivtools.commands._options import not_implemented
+
+main = not_implemented("train", "issue 6")

@@ -1,0 +1,255 @@
+"""Array stores: a directory of ``.npz`` shards, each made done by a small JSON marker written last.
+
+Layout of a store directory::
+
+    store.json            what the store holds and the settings it was made with
+    shard-00000.npz       arrays of a run of records, keys "<position>.<field>"
+    shard-00000.json      the done-marker: ids in the shard and their array keys; written after the .npz
+
+A shard without its marker is partial (the run was interrupted between the two writes) and is redone on
+``--resume``. Every file is written to a temp file and renamed, so no reader ever sees half a file. The
+``.npz`` files are written with fixed zip timestamps, so the same inputs and seed give byte-identical stores.
+
+Records point at their arrays by the store directory; the record ``id`` is the key in every store.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import orjson
+
+from raivtools.io.errors import InputError
+
+STORE_FORMAT = "raiv-store"
+STORE_VERSION = 1
+META_FILE = "store.json"
+_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+T = TypeVar("T")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Writes ``data`` to ``path`` through a temp file in the same directory and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _write_npz(path: Path, arrays: Mapping[str, np.ndarray], compress: bool) -> None:
+    """Writes an ``.npz`` that ``np.load`` reads, byte-identical for identical arrays."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(tmp, "w", compression=method, allowZip64=True) as archive:
+        for key, array in arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=_FIXED_ZIP_TIME)
+            info.compress_type = method
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def shard_name(index: int) -> str:
+    """The name of the ``index``-th shard of a store (shards are numbered by input position)."""
+    return f"shard-{index:05d}"
+
+
+def iter_chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Splits a stream into lists of ``size`` items (the last may be shorter)."""
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _read_json(path: Path) -> Any:
+    return orjson.loads(path.read_bytes())
+
+
+class StoreWriter:
+    """Writes shards into a store directory; made by :meth:`ArrayStore.create`."""
+
+    def __init__(self, root: Path, meta: dict[str, Any], compress: bool):
+        self.root = root
+        self.meta = meta
+        self.compress = compress
+
+    def is_done(self, name: str) -> bool:
+        """Whether shard ``name`` was written whole (its done-marker exists)."""
+        return (self.root / f"{name}.json").exists()
+
+    def done_ids(self) -> set[str]:
+        """Ids of every record in a done shard."""
+        ids: set[str] = set()
+        for marker in self.root.glob("shard-*.json"):
+            ids.update(_read_json(marker)["ids"])
+        return ids
+
+    def write_shard(self, name: str, items: Mapping[str, Mapping[str, np.ndarray]], stats: dict | None = None) -> None:
+        """Writes one shard: the arrays, then its done-marker.
+
+        Args:
+            name: the shard's name, from :func:`shard_name`.
+            items: record id -> {field name -> array}; a record may have no arrays (an error record).
+            stats: optional small counts to keep in the marker (e.g. ok / error).
+        """
+        arrays: dict[str, np.ndarray] = {}
+        index: dict[str, dict[str, str]] = {}
+        for position, (record_id, fields) in enumerate(items.items()):
+            index[record_id] = {}
+            for field, array in fields.items():
+                key = f"{position}.{field}"
+                arrays[key] = array
+                index[record_id][field] = key
+        _write_npz(self.root / f"{name}.npz", arrays, self.compress)
+        marker = {"ids": index, "count": len(index), "stats": stats or {}}
+        atomic_write_bytes(self.root / f"{name}.json", orjson.dumps(marker))
+
+
+class ArrayStore:
+    """Reads a store: ``store.get(record_id)`` gives that record's arrays by field name.
+
+    Example:
+        >>> writer = ArrayStore.create("feats/", meta={"kind": "features"})
+        >>> writer.write_shard(shard_name(0), {"clip1": {"cls": np.zeros((4, 512), np.float16)}})
+        >>> ArrayStore("feats/").get("clip1")["cls"].shape
+        (4, 512)
+    """
+
+    def __init__(self, root: str | Path, cache_shards: int = 4):
+        self.root = Path(root)
+        meta_path = self.root / META_FILE
+        if not meta_path.exists():
+            raise InputError(f"{self.root}: not a raiv store (no {META_FILE}); make one with extract-frames or encode")
+        header = _read_json(meta_path)
+        self.meta: dict[str, Any] = header.get("meta", {})
+        self._index: dict[str, tuple[str, dict[str, str]]] = {}
+        for marker in sorted(self.root.glob("shard-*.json")):
+            shard = marker.name[: -len(".json")]
+            for record_id, keys in _read_json(marker)["ids"].items():
+                self._index[record_id] = (shard, keys)
+        self._open: OrderedDict[str, Any] = OrderedDict()
+        self._cache_shards = cache_shards
+
+    @staticmethod
+    def create(
+        root: str | Path,
+        *,
+        meta: dict[str, Any] | None = None,
+        resume: bool = False,
+        overwrite: bool = False,
+        compress: bool = False,
+    ) -> StoreWriter:
+        """Opens a store directory for writing.
+
+        Args:
+            root: the store directory (made if missing).
+            meta: what the store holds and the settings that made it; a resumed store must match.
+            resume: keep done shards, remove partial ones.
+            overwrite: remove everything in the directory first.
+            compress: deflate the shards (smaller, slower).
+
+        Raises:
+            InputError: the directory is not empty and neither flag was given, or ``--resume`` was asked
+                with settings other than those the store was made with.
+        """
+        path = Path(root)
+        meta = meta or {}
+        if resume and overwrite:
+            raise InputError("--resume and --overwrite cannot be used together")
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{path}: exists and is not a directory")
+        if path.exists() and any(path.iterdir()):
+            if overwrite:
+                shutil.rmtree(path)
+            elif resume:
+                _check_resumable(path, meta)
+                _remove_partial_shards(path)
+            else:
+                raise InputError(
+                    f"{path}: store is not empty: pass --resume to continue it or --overwrite to start over"
+                )
+        path.mkdir(parents=True, exist_ok=True)
+        header = {"format": STORE_FORMAT, "version": STORE_VERSION, "meta": meta}
+        atomic_write_bytes(path / META_FILE, orjson.dumps(header))
+        return StoreWriter(path, meta, compress)
+
+    def ids(self) -> list[str]:
+        return list(self._index)
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self._index
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def fields(self, record_id: str) -> list[str]:
+        return list(self._index[record_id][1])
+
+    def get(self, record_id: str) -> dict[str, np.ndarray]:
+        """Arrays of one record by field name.
+
+        Raises:
+            KeyError: the id is not in a done shard of this store.
+        """
+        try:
+            shard, keys = self._index[record_id]
+        except KeyError:
+            raise KeyError(f"{record_id!r} is not in store {self.root}") from None
+        archive = self._shard(shard)
+        return {field: archive[key] for field, key in keys.items()}
+
+    def _shard(self, shard: str) -> Any:
+        if shard in self._open:
+            self._open.move_to_end(shard)
+            return self._open[shard]
+        archive = np.load(self.root / f"{shard}.npz", allow_pickle=False)
+        self._open[shard] = archive
+        if len(self._open) > self._cache_shards:
+            _, oldest = self._open.popitem(last=False)
+            oldest.close()
+        return archive
+
+    def close(self) -> None:
+        for archive in self._open.values():
+            archive.close()
+        self._open.clear()
+
+
+def _check_resumable(path: Path, meta: dict[str, Any]) -> None:
+    meta_path = path / META_FILE
+    if not meta_path.exists():
+        raise InputError(f"{path}: --resume needs a raiv store, but there is no {META_FILE}; use --overwrite")
+    old = _read_json(meta_path).get("meta", {})
+    if old != orjson.loads(orjson.dumps(meta)):
+        changed = sorted(key for key in set(old) | set(meta) if old.get(key) != meta.get(key))
+        raise InputError(
+            f"{path}: --resume with other settings than the store was made with ({', '.join(changed)}); "
+            "use the same options or --overwrite"
+        )
+
+
+def _remove_partial_shards(path: Path) -> None:
+    for leftover in path.glob(".*.tmp"):
+        leftover.unlink()
+    for shard in path.glob("shard-*.npz"):
+        if not shard.with_suffix(".json").exists():
+            shard.unlink()

@@ -1,0 +1,41 @@
+"""The record schema every command reads and writes (fixed: later tools rely on these names).
+
+Media record::
+
+    {"id": "clip7", "video": "media/clip7.mp4", "start": 2.0, "end": 4.0, "caption": "...", "split": "train"}
+    {"id": "img3", "image": "media/img3.png"}
+
+Semantic roles, as every producer of roles writes them::
+
+    "srl": [{"verb": "cut", "sense": "cut.01", "roles": {"ARG0": "a man", "ARG1": "bread", "ARG2": "a knife",
+                                                          "ARGM-LOC": "the kitchen"}}],
+    "objects": ["man", "bread", "knife", "kitchen"]
+
+Role names are PropBank-style (:data:`CORE_ROLES`, :data:`MODIFIER_ROLES`); roles with no PropBank
+counterpart keep their source name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CORE_ROLES = ("ARG0", "ARG1", "ARG2", "ARG3", "ARG4", "ARG5")
+MODIFIER_ROLES = ("ARGM-LOC", "ARGM-DIR", "ARGM-MNR", "ARGM-PRP", "ARGM-GOL", "ARGM-TMP")
+ROLE_NAMES = CORE_ROLES + MODIFIER_ROLES
+MEDIA_FIELDS = ("video", "image")
+SPLITS = ("train", "val", "test")
+
+
+def srl_frame(verb: str, roles: dict[str, str], sense: str | None = None, **extra: Any) -> dict[str, Any]:
+    """One semantic-role frame in the schema's field order (extra keys such as ``negated`` come last)."""
+    frame: dict[str, Any] = {"verb": verb, "sense": sense, "roles": dict(roles)}
+    frame.update(extra)
+    return frame
+
+
+def media_kind(record: dict[str, Any]) -> str | None:
+    """``"video"``, ``"image"`` or None for a record with neither."""
+    for kind in MEDIA_FIELDS:
+        if record.get(kind):
+            return kind
+    return None
