@@ -282,6 +282,8 @@ def build_rows(runs: Sequence[ScoredRun], by: Sequence[str]) -> list[Row]:
         if not any(o.groups for o in observed):
             continue
         groups = sorted({g for o in observed for g in o.groups}, key=lambda g: _sort_key(by, g)) if by else []
+        if groups == [(MISSING,) * len(by)]:
+            groups = []  # no record of this metric has any --by field: one pooled row says it all
         per_group = [tuple(_cell(spec, o, g) for o in observed) for g in groups]
         rows += [Row(spec, "group", g, cells) for g, cells in zip(groups, per_group)]
         if len(groups) > 1 and spec.averaged:
@@ -376,12 +378,24 @@ def _render_json(runs: Sequence[ScoredRun], rows: Sequence[Row], by: Sequence[st
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode("utf-8")
 
 
-def render(runs: Sequence[ScoredRun], rows: Sequence[Row], by: Sequence[str], fmt: str) -> str:
+def _transpose(matrix: list[list[str]], numeric_from: int) -> list[list[str]]:
+    """Runs as rows and metric x group as columns, the papers' own layout (the n column is left out)."""
+    body = matrix[1:]
+    header = ["run", *(" ".join(cell for cell in line[:numeric_from] if cell) for line in body)]
+    runs = matrix[0][numeric_from:-1]
+    return [header, *([run, *(line[numeric_from + i] for line in body)] for i, run in enumerate(runs))]
+
+
+def render(runs: Sequence[ScoredRun], rows: Sequence[Row], by: Sequence[str], fmt: str,
+           transpose: bool = False) -> str:
     """The rows as ``table`` (aligned text), ``markdown``, ``csv`` or ``json``.
 
     Text and markdown show percentages with two decimals and ranks with one; CSV and JSON carry the same
-    numbers unrounded. Without rows, only JSON prints anything (a document with no rows).
+    numbers unrounded. Without rows, only JSON prints anything (a document with no rows). ``transpose``
+    (text and markdown only) puts one run per row, as the papers print their tables.
     """
+    if transpose and fmt not in ("table", "markdown"):
+        raise ValueError("transpose applies to the table and markdown formats")
     if fmt == "json":
         return _render_json(runs, rows, by)
     if not rows:
@@ -390,6 +404,8 @@ def render(runs: Sequence[ScoredRun], rows: Sequence[Row], by: Sequence[str], fm
         return _render_csv(runs, rows, by)
     numeric_from = 1 + max(len(by), 1)
     matrix = _text_matrix(runs, rows, by)
+    if transpose:
+        matrix, numeric_from = _transpose(matrix, numeric_from), 1
     if fmt == "markdown":
         return _render_markdown(matrix, numeric_from)
     if fmt == "table":
@@ -451,6 +467,7 @@ def plot_curves(logs: Sequence[TrainingLog], out: str | Path) -> list[str]:
         raise InputError("--plot needs matplotlib: pip install 'raivtools[plot]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from raivtools.io.store import atomic_write_bytes
 
@@ -471,6 +488,7 @@ def plot_curves(logs: Sequence[TrainingLog], out: str | Path) -> list[str]:
         ax = axes[panel // columns][panel % columns]
         ax.set_title(title if panel else "loss (train solid, val dashed)")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize="small")

@@ -91,8 +91,18 @@ def test_grouping_gives_groups_macro_avg_and_pooled(tmp_path):
     assert values(rows, "pair_acc", "group", ("vid-vid",)) == [33.3333]
     assert values(rows, "pair_acc", "avg") == [66.6667]  # (100 + 33.33) / 2, the papers' Avg
     assert values(rows, "pair_acc", "all") == [60.0]
-    # caption records have no kind: their own group, last
-    assert [r.group for r in rows if r.spec.key == "aaro_acc" and r.kind == "group"] == [(report.MISSING,)]
+    # no caption record has a kind: AARO gets only its pooled row
+    assert [(r.kind, r.group) for r in rows if r.spec.key == "aaro_acc"] == [("all", ())]
+
+
+def test_records_without_the_field_form_the_last_group(tmp_path):
+    records = [pair("p1", "vid-vid", "t", True, 0.9), pair("p2", "im-im", "t", True, 0.1), pair("p3", None, "t", True, 0.9)]
+    del records[2]["kind"]
+    run = report.read_scored_run(str(write_jsonl(tmp_path / "p.jsonl", records)), "p", ["kind"])
+    rows = report.build_rows([run], ["kind"])
+    assert [(r.kind, r.group) for r in rows] == [("group", ("im-im",)), ("group", ("vid-vid",)),
+                                                ("group", (report.MISSING,)), ("avg", ()), ("all", ())]
+    assert values(rows, "pair_acc", "avg") == [pytest.approx(200 / 3, abs=1e-3)]
 
 
 def test_crossed_groups_in_paper_order(tmp_path):

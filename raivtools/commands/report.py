@@ -17,12 +17,14 @@ from raivtools.commands._options import CONTEXT, input_paths
               help="Group rows by a record field (repeat to cross fields; dotted paths such as left.kind work).")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]), default="table",
               show_default=True, help="Output format on stdout.")
+@click.option("--transpose", is_flag=True,
+              help="One run per row and metric x group as columns, the papers' layout (table and markdown).")
 @click.option("--plot", "plot", type=click.Path(dir_okay=False), metavar="FILE.png",
               help="Also draw training loss and validation metrics per epoch of each --run into this PNG.")
 @click.option("--run", "run_dirs", multiple=True, type=click.Path(file_okay=False), metavar="DIR",
               help="A `raiv train --out` directory (with metrics.jsonl) to draw with --plot; repeat for several.")
-def main(inputs: tuple[str, ...], names: tuple[str, ...], by: tuple[str, ...], fmt: str, plot: str | None,
-         run_dirs: tuple[str, ...]) -> None:
+def main(inputs: tuple[str, ...], names: tuple[str, ...], by: tuple[str, ...], fmt: str, transpose: bool,
+         plot: str | None, run_dirs: tuple[str, ...]) -> None:
     """Print the papers' metrics for one or more scored files, runs side by side.
 
     Reads JSONL records scored by `raiv score` (files, or stdin for - or none) and prints every metric that
@@ -48,12 +50,15 @@ def main(inputs: tuple[str, ...], names: tuple[str, ...], by: tuple[str, ...], f
       raiv score aaro_test.jsonl --run runs/navero | raiv report --by neg_type
       raiv report vanilla.jsonl navero.jsonl --name Vanilla --name NAVERO --by neg_type
       raiv report pairs.scored.jsonl --by kind --by template --format markdown > table2.md
+      raiv report vanilla.jsonl navero.jsonl --by neg_type --transpose
       raiv report a.jsonl b.jsonl --format csv --plot curves.png --run runs/a --run runs/b
     """
     from raivtools import report
     from raivtools.io.errors import InputError
     from raivtools.io.report import log
 
+    if transpose and fmt not in ("table", "markdown"):
+        raise InputError(f"--transpose applies to --format table or markdown, not {fmt}")
     if run_dirs and not plot:
         raise InputError("--run is only used by --plot; add --plot FILE.png")
     if plot and not run_dirs:
@@ -71,7 +76,7 @@ def main(inputs: tuple[str, ...], names: tuple[str, ...], by: tuple[str, ...], f
     rows = report.build_rows(runs, by)
     if not rows:
         log("raiv report: no scored records: nothing to tabulate")
-    text = report.render(runs, rows, by, fmt)
+    text = report.render(runs, rows, by, fmt, transpose)
     _write_stdout(text)
 
 
