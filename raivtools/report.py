@@ -85,6 +85,7 @@ class Observations:
 
     groups: list[tuple[str, ...]] = field(default_factory=list)  # the --by group of each observation
     columns: list[list[Any]] = field(default_factory=list)  # one list per value (label, score; pos, neg; ...)
+    _selected: dict[tuple[str, ...], list[list[Any]]] = field(default_factory=dict)  # select() cache
 
     def add(self, group: tuple[str, ...], *values: Any) -> None:
         if not self.columns:
@@ -92,13 +93,16 @@ class Observations:
         self.groups.append(group)
         for column, value in zip(self.columns, values):
             column.append(value)
+        self._selected.clear()
 
     def select(self, group: tuple[str, ...] | None) -> list[list[Any]]:
         """The columns restricted to one group (None: every observation)."""
         if group is None:
             return self.columns
-        rows = [i for i, g in enumerate(self.groups) if g == group]
-        return [[column[i] for i in rows] for column in self.columns]
+        if not self._selected:  # one pass for all groups; the metrics of a family share the selections
+            for key, rows in metrics.group_indices(self.groups).items():
+                self._selected[key] = [[column[i] for i in rows] for column in self.columns]
+        return self._selected.get(group, [[] for _ in self.columns])
 
 
 @dataclass
@@ -149,7 +153,8 @@ def _observe_scores(run: ScoredRun, record: dict[str, Any], where: str, group: t
     rid = record.get("id", "<no id>")
     score = record.get("score")
     if isinstance(score, dict):
-        require_fields(score, ["pos", "neg"], f"{where}: record {rid!r}: score")
+        if "pos" not in score or "neg" not in score:
+            require_fields(score, ["pos", "neg"], f"{where}: record {rid!r}: score")
         if score["neg"] is None:
             run.not_used["negative caption not scored (null)"] += 1
             return False
@@ -311,7 +316,7 @@ def _group_cells(row: Row, width: int) -> list[str]:
 
 
 def _header(runs: Sequence[ScoredRun], by: Sequence[str]) -> list[str]:
-    return ["metric", *(by or ["group"]), *(run.name for run in runs)]
+    return ["metric", *(by or ["group"]), *(_one_line(run.name) for run in runs)]
 
 
 def _text_matrix(runs: Sequence[ScoredRun], rows: Sequence[Row], by: Sequence[str]) -> list[list[str]]:
@@ -321,8 +326,13 @@ def _text_matrix(runs: Sequence[ScoredRun], rows: Sequence[Row], by: Sequence[st
                   for c in row.cells]
         counts = sorted({c.n for c in row.cells})
         n = "" if row.kind == "avg" else (str(counts[0]) if len(counts) == 1 else "/".join(str(c.n) for c in row.cells))
-        matrix.append([row.spec.label, *_group_cells(row, max(len(by), 1)), *values, n])
+        matrix.append([row.spec.label, *map(_one_line, _group_cells(row, max(len(by), 1))), *values, n])
     return matrix
+
+
+def _one_line(text: str) -> str:
+    """A cell of a text table: tabs and line breaks would break the columns."""
+    return " ".join(text.split()) if any(c in text for c in "\t\n\r") else text
 
 
 def _render_table(matrix: list[list[str]], numeric_from: int) -> str:
@@ -372,7 +382,8 @@ def _render_json(runs: Sequence[ScoredRun], rows: Sequence[Row], by: Sequence[st
         "rows": [{
             "metric": row.spec.key, "label": row.spec.label, "unit": row.spec.unit, "row": row.kind,
             "group": dict(zip(by, row.group)),
-            "values": {run.name: {"value": _plain(_shown(row.spec, c.value)), "n": c.n} for run, c in zip(runs, row.cells)},
+            "values": {run.name: {"value": _plain(_shown(row.spec, c.value)), "n": c.n}
+                       for run, c in zip(runs, row.cells)},
         } for row in rows],
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode("utf-8")
@@ -441,7 +452,8 @@ def read_training_log(run_dir: str | Path, name: str | None = None) -> TrainingL
     """
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
-        raise InputError(f"{run_dir}: not a run directory (no metrics.jsonl); pass --run with a `raiv train --out` directory")
+        raise InputError(f"{run_dir}: not a run directory (no metrics.jsonl); "
+                         "pass --run with a `raiv train --out` directory")
     by_epoch: dict[int, dict[str, Any]] = {}
     for file, line, record in iter_located([str(path)]):
         if record.get("event") != "epoch":

@@ -96,7 +96,8 @@ def test_grouping_gives_groups_macro_avg_and_pooled(tmp_path):
 
 
 def test_records_without_the_field_form_the_last_group(tmp_path):
-    records = [pair("p1", "vid-vid", "t", True, 0.9), pair("p2", "im-im", "t", True, 0.1), pair("p3", None, "t", True, 0.9)]
+    records = [pair("p1", "vid-vid", "t", True, 0.9), pair("p2", "im-im", "t", True, 0.1),
+               pair("p3", None, "t", True, 0.9)]
     del records[2]["kind"]
     run = report.read_scored_run(str(write_jsonl(tmp_path / "p.jsonl", records)), "p", ["kind"])
     rows = report.build_rows([run], ["kind"])
@@ -168,7 +169,8 @@ def test_formats_parse_back(tmp_path):
     assert document["by"] == ["neg_type"] and [r["name"] for r in document["runs"]] == ["vanilla", "navero|neg"]
     assert document["rows"][0] == {"metric": "aaro_acc", "label": "AARO acc", "unit": "%", "row": "group",
                                    "group": {"neg_type": "action"},
-                                   "values": {"vanilla": {"value": 50.0, "n": 2}, "navero|neg": {"value": 100.0, "n": 2}}}
+                                   "values": {"vanilla": {"value": 50.0, "n": 2},
+                                              "navero|neg": {"value": 100.0, "n": 2}}}
 
     markdown = report.render(runs, rows, ["neg_type"], "markdown").splitlines()
     assert markdown[1] == "| --- | --- | ---: | ---: | ---: |"

@@ -67,7 +67,8 @@ def test_corrupt_input_names_file_and_line(raiv, tmp_path):
 
 
 def test_wrong_score_type_names_file_and_line(raiv, tmp_path):
-    path = write_jsonl(tmp_path / "bad.jsonl", [caption("a", "action", 0.9, 0.1), {"id": "b", "label": 1, "score": 0.2}])
+    records = [caption("a", "action", 0.9, 0.1), {"id": "b", "label": 1, "score": 0.2}]
+    path = write_jsonl(tmp_path / "bad.jsonl", records)
     result = raiv("report", path)
     assert result.returncode == 2 and f"{path}:2: record 'b': label must be true or false" in result.stderr
 
@@ -83,10 +84,12 @@ def test_empty_input(raiv, tmp_path):
 
 
 def test_unicode_names_paths_and_groups(raiv, tmp_path):
-    path = write_jsonl(tmp_path / "ésai 模型.jsonl", [caption("c1", "動作", 0.9, 0.1), caption("c2", "objet", 0.2, 0.1)])
+    records = [caption("c1", "動作", 0.9, 0.1), caption("c2", "objet", 0.2, 0.1)]
+    path = write_jsonl(tmp_path / "ésai 模型.jsonl", records)
     result = raiv("report", path, "--by", "neg_type", "--format", "markdown")
     assert result.returncode == 0, result.stderr
-    assert "| metric | neg_type | ésai 模型 | n |" in result.text and "| AARO acc | 動作 | 100.00 | 1 |" in result.text
+    assert "| metric | neg_type | ésai 模型 | n |" in result.text
+    assert "| AARO acc | 動作 | 100.00 | 1 |" in result.text
 
 
 def test_transpose_only_for_text_formats(raiv, tmp_path):
