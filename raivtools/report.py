@@ -167,6 +167,9 @@ def _observe_scores(run: ScoredRun, record: dict[str, Any], where: str, group: t
         if record.get("negative") is not None:
             run.not_used["negative caption without a score"] += 1
         return False
+    if "label" not in record and "negative" in record and record["negative"] is None:
+        run.not_used["negative caption not scored (null)"] += 1  # negate found no edit; only p(T|V) exists
+        return False
     if record.get("negative") is not None and "label" not in record:
         raise InputError(f"{where}: record {rid!r} has a negative caption, so its score must be "
                          f'{{"pos": p(T|V), "neg": p(Tneg|V)}}, got {score!r}')

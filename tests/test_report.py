@@ -45,6 +45,7 @@ def mixed_records() -> list[dict]:
         caption("a2", "action", 0.4, 0.1),
         caption("a3", "object", 0.6, 0.7),
         caption("a4", "object", 0.7, None, negative=None),
+        {**caption("a5", "object", 0.7, None, negative=None), "score": 0.7},
         ranked("r1", 1, 2),
         ranked("r2", 3, 1),
         ranked("r3", 12, 6),
@@ -77,11 +78,11 @@ def test_mixed_file_reports_every_metric_that_applies(tmp_path):
     assert values(rows, "t2v_r1") + values(rows, "t2v_r5") + values(rows, "t2v_r10") == [33.3333, 66.6667, 66.6667]
     assert values(rows, "t2v_ravg") == [55.5556] and values(rows, "t2v_medr") == [3.0]
     assert values(rows, "v2t_r10") == [100.0] and values(rows, "v2t_medr") == [2.0]
-    assert (run.records, run.used) == (15, 11)
+    assert (run.records, run.used) == (16, 11)
     assert dict(run.not_used) == {"status error": 1, "pair without a score": 1,
-                                  "negative caption not scored (null)": 1, "no score of any kind": 1}
+                                  "negative caption not scored (null)": 2, "no score of any kind": 1}
     line = report.describe_run(run)
-    assert "15 records, 11 used" in line and "1 status error" in line
+    assert "16 records, 11 used" in line and "1 status error" in line
 
 
 def test_grouping_gives_groups_macro_avg_and_pooled(tmp_path):
