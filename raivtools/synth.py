@@ -184,6 +184,12 @@ def item_id(seed: int, index: int) -> str:
     return f"synth-{seed}-{index:06d}"
 
 
+def kind_of(config: SynthConfig, index: int) -> str:
+    """"image" with probability ``config.image_fraction``, else "video" (its own stream, so the kind of an item
+    can be known without planning it)."""
+    return "image" if rng_for(config.seed, "synth-kind", index).random() < config.image_fraction else "video"
+
+
 def split_of(seed: int, index: int) -> str:
     """train/val/test 7:1:2, exact in each block of 10 consecutive items, shuffled by the seed."""
     block = rng_for(seed, "synth-split", index // len(SPLIT_BLOCK)).permutation(len(SPLIT_BLOCK))
@@ -198,21 +204,24 @@ def split_of(seed: int, index: int) -> str:
 def relations_at(a_box: np.ndarray, b_box: np.ndarray, size: int) -> set[str]:
     """Relations of A to B in one frame, judged on the boxes (left, top, right, bottom) of the drawn shapes.
 
-    ``left of``: A's box lies wholly left of B's and the horizontal offset of the box centres dominates the
-    vertical one (likewise right of / above / below, so at most one of the four holds). ``next to``: left or
-    right of, with a horizontal gap under 12 % of the frame and the centres on nearly the same row.
+    ``left of``: A's box lies wholly left of B's, and the horizontal offset of the box centres exceeds the
+    vertical one by 5 % of the frame, so near-diagonal layouts (which a viewer could read either way) have
+    none of the four (likewise right of / above / below; at most one of them holds). ``next to``: left or
+    right of, with a horizontal gap under 12 % of the frame and the box centres at most half a box apart
+    vertically.
     """
     al, at, ar, ab = (float(v) for v in a_box)
     bl, bt, br, bb = (float(v) for v in b_box)
     dx, dy = (bl + br - al - ar) / 2, (bt + bb - at - ab) / 2
+    margin = 0.05 * size
     found = set()
-    if ar <= bl and dx > abs(dy):
+    if ar <= bl and dx >= abs(dy) + margin:
         found.add("left of")
-    if al >= br and -dx > abs(dy):
+    if al >= br and -dx >= abs(dy) + margin:
         found.add("right of")
-    if ab <= bt and dy >= abs(dx):
+    if ab <= bt and dy >= abs(dx) + margin:
         found.add("above")
-    if at >= bb and -dy >= abs(dx):
+    if at >= bb and -dy >= abs(dx) + margin:
         found.add("below")
     gap = max(bl - ar, al - br)
     if found & {"left of", "right of"} and gap <= 0.12 * size and abs(dy) <= max(ab - at, bb - bt) / 2:
@@ -372,7 +381,7 @@ def plan_item(config: SynthConfig, index: int, max_tries: int = 500) -> ItemPlan
         RuntimeError: no valid layout was found (cannot happen for frame sides of 48 px or more).
     """
     rng = rng_for(config.seed, "synth", index)
-    kind = "image" if rng.random() < config.image_fraction else "video"
+    kind = kind_of(config, index)
     frames = config.frames if kind == "video" else 1
     action = _choose_action(rng, kind)
     for _ in range(max_tries):

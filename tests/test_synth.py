@@ -41,13 +41,34 @@ def decode(record: dict) -> np.ndarray:
 
 def colour_masks(frame: np.ndarray, scene: dict) -> dict[str, np.ndarray]:
     """Each shape colour's pixels: those whose nearest colour, among the shapes' and the background's, is it,
-    and that lie close to it, with 3x3 majority smoothing (H.264's 4:2:0 chroma tints lone edge pixels)."""
+    and that lie close to it; 3x3 majority smoothing, then the largest 8-connected blob (H.264's 4:2:0 chroma
+    tints edge pixels of other shapes, which must not count)."""
     background = BACKGROUNDS[scene["location"]]
     names = [shape["color"] for shape in scene["shapes"]] + ["bg", "accent", "rope"]
     palette = np.array([COLORS[name] for name in names[:-3]] + [background.base, background.accent, synth.ROPE_RGB])
     distance = np.linalg.norm(frame[:, :, None, :].astype(float) - palette[None, None], axis=-1)
     nearest = distance.argmin(-1)
-    return {name: majority((nearest == i) & (distance[..., i] < 70)) for i, name in enumerate(names[:-3])}
+    return {name: largest_blob(majority((nearest == i) & (distance[..., i] < 70))) for i, name in enumerate(names[:-3])}
+
+
+def largest_blob(mask: np.ndarray) -> np.ndarray:
+    """The largest 8-connected component of ``mask``."""
+    unseen = set(zip(*np.nonzero(mask)))
+    best: list = []
+    while unseen:
+        stack, blob = [unseen.pop()], []
+        while stack:
+            y, x = stack.pop()
+            blob.append((y, x))
+            for neighbour in ((y + dy, x + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)):
+                if neighbour in unseen:
+                    unseen.remove(neighbour)
+                    stack.append(neighbour)
+        best = max(best, blob, key=len)
+    out = np.zeros_like(mask)
+    if best:
+        out[tuple(np.array(best).T)] = True
+    return out
 
 
 def majority(mask: np.ndarray) -> np.ndarray:
@@ -150,8 +171,8 @@ def test_named_colour_size_and_visibility_match_pixels(toy):
             r = shape["start"]["r"] if shape["start"]["r"] == shape["end"]["r"] else None
             for k, by_colour in enumerate(frame_masks):
                 area = by_colour[shape["color"]].sum()
-                if k in shape["hidden_frames"]:
-                    assert area < 3, (record["caption"], k)
+                if k in shape["hidden_frames"]:  # a few blended edge pixels of the other shape may match
+                    assert area < 8, (record["caption"], k)
                 elif r is not None:  # size unchanged: area matches the drawn polygon of that radius
                     # rasterising and chroma blur move about half a pixel of the outline in or out
                     expected, perimeter = polygon_area_and_perimeter(shape["shape"], r)
@@ -170,7 +191,7 @@ def test_positions_and_motion_match_pixels(toy):
             for k, state in ((shown[0], shape["start"]), (shown[-1], shape["end"])):
                 if k in (0, len(frame_masks) - 1):
                     x, y = centroid(frame_masks[k][shape["color"]])
-                    assert abs(x - state["x"]) < 1.5 and abs(y - state["y"]) < 1.5, (record["caption"], k)
+                    assert abs(x - state["x"]) < 2 and abs(y - state["y"]) < 2, (record["caption"], k)
         if scene["action"] in ("move", "push", "pull"):
             actor = scene["shapes"][0 if scene["action"] != "push" else 1]
             ux, uy = synth.DIRECTIONS[scene["direction"]]
@@ -214,20 +235,23 @@ def test_grow_shrink_jump_spin_match_pixels(tmp_path):
 
 
 def pixel_relation_holds(relation: str, a: np.ndarray, b: np.ndarray, size: int) -> bool:
-    """An independent pixel-level reading of a relation (1-2 px of slack for edge blur)."""
-    (ax, ay), (bx, by) = centroid(a), centroid(b)
-    a_cols, a_rows, b_cols, b_rows = np.nonzero(a.any(0))[0], np.nonzero(a.any(1))[0], np.nonzero(b.any(0))[0], np.nonzero(b.any(1))[0]
+    """An independent reading of a relation from the pixels (2 px of slack for rasterising and chroma blur)."""
+    a_cols, a_rows = np.nonzero(a.any(0))[0], np.nonzero(a.any(1))[0]
+    b_cols, b_rows = np.nonzero(b.any(0))[0], np.nonzero(b.any(1))[0]
+    dx = (b_cols.min() + b_cols.max() - a_cols.min() - a_cols.max()) / 2
+    dy = (b_rows.min() + b_rows.max() - a_rows.min() - a_rows.max()) / 2
+    dominates = 0.05 * size - 2
     if relation == "left of":
-        return a_cols.max() <= b_cols.min() + 2 and bx - ax > abs(by - ay)
+        return a_cols.max() <= b_cols.min() + 2 and dx >= abs(dy) + dominates
     if relation == "right of":
-        return b_cols.max() <= a_cols.min() + 2 and ax - bx > abs(by - ay)
+        return b_cols.max() <= a_cols.min() + 2 and -dx >= abs(dy) + dominates
     if relation == "above":
-        return a_rows.max() <= b_rows.min() + 2 and by - ay > abs(bx - ax) - 1
+        return a_rows.max() <= b_rows.min() + 2 and dy >= abs(dx) + dominates
     if relation == "below":
-        return b_rows.max() <= a_rows.min() + 2 and ay - by > abs(bx - ax) - 1
+        return b_rows.max() <= a_rows.min() + 2 and -dy >= abs(dx) + dominates
     gap = max(b_cols.min() - a_cols.max(), a_cols.min() - b_cols.max())
     # thin tips (diamond, star, triangle) lose a pixel or two to the majority smoothing, hence 5 px of slack
-    return -2 <= gap <= 0.12 * size + 5 and abs(ay - by) < max(np.ptp(a_rows), np.ptp(b_rows))
+    return -2 <= gap <= 0.12 * size + 5 and abs(dy) <= max(np.ptp(a_rows), np.ptp(b_rows)) / 2 + 2
 
 
 def test_every_lasting_relation_holds_in_the_pixels(toy):
@@ -275,7 +299,9 @@ def test_split_is_exactly_7_1_2_per_block_of_ten():
 
 
 def test_image_fraction_is_respected():
-    kinds = Counter(plan_item(SynthConfig(seed=4, image_fraction=0.4), i).kind for i in range(300))
-    assert 0.3 < kinds["image"] / 300 < 0.5
-    assert {plan_item(SynthConfig(seed=4, image_fraction=0.0), i).kind for i in range(50)} == {"video"}
-    assert {plan_item(SynthConfig(seed=4, image_fraction=1.0), i).kind for i in range(50)} == {"image"}
+    kinds = Counter(synth.kind_of(SynthConfig(seed=4, image_fraction=0.4), i) for i in range(1000))
+    assert 0.36 < kinds["image"] / 1000 < 0.44
+    assert all(plan_item(SynthConfig(seed=4, image_fraction=0.4), i).kind == kinds_i
+               for i, kinds_i in enumerate(synth.kind_of(SynthConfig(seed=4, image_fraction=0.4), j) for j in range(20)))
+    assert {synth.kind_of(SynthConfig(seed=4, image_fraction=0.0), i) for i in range(200)} == {"video"}
+    assert {synth.kind_of(SynthConfig(seed=4, image_fraction=1.0), i) for i in range(200)} == {"image"}
