@@ -283,44 +283,83 @@ def _ramp(t: np.ndarray, start: float, stop: float) -> np.ndarray:
     return np.clip((t - start) / (stop - start), 0.0, 1.0)
 
 
-def _animate(rng: np.random.Generator, plan: ItemPlan, size: int) -> None:
-    """Gives A (and, for push/pull, B) its motion for ``plan.action``, starting from the placed positions."""
-    a, b, t = plan.actor, plan.other, _times(len(plan.actor.x))
-    frames = len(t)
-    ux, uy = DIRECTIONS.get(plan.direction or "", (0, 0))
-    action = plan.action
-    if action == "move":
-        travel = rng.uniform(0.25, 0.4) * size * t
-        a.x, a.y = a.x + ux * travel, a.y + uy * travel
-    elif action == "jump":
-        a.y = a.y - rng.uniform(0.15, 0.25) * size * 4 * t * (1 - t)
-    elif action == "bounce":
-        a.y = a.y - rng.uniform(0.08, 0.14) * size * np.abs(np.sin(3 * np.pi * t))
-    elif action == "spin":
-        a.angle = a.angle + (1 if rng.random() < 0.5 else -1) * 360.0 * t
-    elif action == "grow":
-        a.r = a.r * (1 + 0.6 * t)
-    elif action == "shrink":
-        a.r = a.r * (1 - 0.45 * t)
-    elif action == "appear":
-        a.visible = np.arange(frames) >= frames // 3
-    elif action == "disappear":
-        a.visible = np.arange(frames) < frames - frames // 3
-    elif action == "blink":
-        a.visible = (np.arange(frames) // max(1, frames // 6)) % 2 == 0
-    elif action == "push":
-        gap = _box_gap(a, b)
-        travel = rng.uniform(0.15, 0.3) * size * _ramp(t, 0.4, 1.0)
-        a.x, a.y = a.x + ux * (gap * _ramp(t, 0.0, 0.4) + travel), a.y + uy * (gap * _ramp(t, 0.0, 0.4) + travel)
-        b.x, b.y = b.x + ux * travel, b.y + uy * travel
-    elif action == "pull":
-        travel = rng.uniform(0.2, 0.35) * size * t
-        a.x, a.y, b.x, b.y = a.x + ux * travel, a.y + uy * travel, b.x + ux * travel, b.y + uy * travel
-    elif action == "touch":
-        gap = _box_gap(a, b)
-        tx, ty = DIRECTIONS[plan.direction]
-        approach = gap * _ramp(t, 0.0, 0.7)
-        a.x, a.y = a.x + tx * approach, a.y + ty * approach
+def _shift(track: ShapeTrack, direction: str, distance: np.ndarray) -> None:
+    """Moves ``track`` by ``distance[k]`` pixels towards ``direction`` in frame ``k``."""
+    ux, uy = DIRECTIONS[direction]
+    track.x, track.y = track.x + ux * distance, track.y + uy * distance
+
+
+def _move(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
+    _shift(plan.actor, plan.direction, rng.uniform(0.25, 0.4) * size * t)
+
+
+def _jump(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
+    """One hop up and back down."""
+    plan.actor.y = plan.actor.y - rng.uniform(0.15, 0.25) * size * 4 * t * (1 - t)
+
+
+def _bounce(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
+    """Three small hops."""
+    plan.actor.y = plan.actor.y - rng.uniform(0.08, 0.14) * size * np.abs(np.sin(3 * np.pi * t))
+
+
+def _spin(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
+    """One full turn, either way."""
+    plan.actor.angle = plan.actor.angle + (1 if rng.random() < 0.5 else -1) * 360.0 * t
+
+
+def _grow(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
+    plan.actor.r = plan.actor.r * (1 + 0.6 * t)
+
+
+def _shrink(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
+    plan.actor.r = plan.actor.r * (1 - 0.45 * t)
+
+
+def _appear(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
+    """Hidden for the first third."""
+    plan.actor.visible = np.arange(len(t)) >= max(1, len(t) // 3)
+
+
+def _disappear(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
+    """Hidden for the last third."""
+    plan.actor.visible = np.arange(len(t)) < len(t) - max(1, len(t) // 3)
+
+
+def _blink(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
+    """On and off, three times."""
+    plan.actor.visible = (np.arange(len(t)) // max(1, len(t) // 6)) % 2 == 0
+
+
+def _push(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
+    """A reaches B at 40 % of the clip, then both move on together."""
+    travel = rng.uniform(0.15, 0.3) * size * _ramp(t, 0.4, 1.0)
+    _shift(plan.actor, plan.direction, _box_gap(plan.actor, plan.other) * _ramp(t, 0.0, 0.4) + travel)
+    _shift(plan.other, plan.direction, travel)
+
+
+def _pull(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
+    """A leads, B follows on a rope at a constant distance."""
+    travel = rng.uniform(0.2, 0.35) * size * t
+    _shift(plan.actor, plan.direction, travel)
+    _shift(plan.other, plan.direction, travel)
+
+
+def _touch(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
+    """A reaches B at 70 % of the clip and stays there."""
+    _shift(plan.actor, plan.direction, _box_gap(plan.actor, plan.other) * _ramp(t, 0.0, 0.7))
+
+
+def _still(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
+    """Stills: sit, lean, hover."""
+
+
+#: action -> how it changes the placed shapes over the clip's times t in [0, 1]
+MOTIONS = {
+    "move": _move, "jump": _jump, "bounce": _bounce, "spin": _spin, "grow": _grow, "shrink": _shrink,
+    "appear": _appear, "disappear": _disappear, "blink": _blink, "push": _push, "pull": _pull, "touch": _touch,
+    "sit": _still, "lean": _still, "hover": _still,
+}
 
 
 def _box_gap(a: ShapeTrack, b: ShapeTrack) -> float:
@@ -369,6 +408,8 @@ def _spacing(rng: np.random.Generator, action: str, relation: str) -> tuple[floa
     """(gap as a fraction of the frame side, largest offset across the axis as a fraction of the smaller radius)."""
     if action in ("push", "pull", "touch"):
         return rng.uniform(0.05, 0.15), 0.15  # nearly in line, so contact and the rope look right
+    if action == "hover":
+        return rng.uniform(0.08, 0.2), 0.5  # a clear gap: hovering, not resting on B
     if relation == "next to":
         return rng.uniform(0.01, 0.08), 0.3
     return rng.uniform(0.03, 0.2), 0.8
@@ -394,7 +435,7 @@ def plan_item(config: SynthConfig, index: int, max_tries: int = 500) -> ItemPlan
             actor.angle[:] = (1 if rng.random() < 0.5 else -1) * rng.uniform(20, 35)
         gap, across = _spacing(rng, action, relation)
         _place(rng, plan, config.size, gap * config.size, across)
-        _animate(rng, plan, config.size)
+        MOTIONS[action](rng, plan, _times(frames), config.size)
         plan.relations = lasting_relations(actor, other, config.size)
         if relation in plan.relations and inside_frame(actor, config.size) and inside_frame(other, config.size):
             return plan
@@ -592,7 +633,8 @@ def scene_truth(plan: ItemPlan, config: SynthConfig) -> dict[str, Any]:
         "pose": pose,
         "relation": plan.relation,
         "relations": plan.relations,
-        "shapes": [_shape_truth(plan.actor, "ARG0"), _shape_truth(plan.other, "ARG1" if plan.action in TRANSITIVE_ACTIONS else "reference")],
+        "shapes": [_shape_truth(plan.actor, "ARG0"),
+                   _shape_truth(plan.other, "ARG1" if plan.action in TRANSITIVE_ACTIONS else "reference")],
     }
 
 

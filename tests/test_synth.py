@@ -263,8 +263,8 @@ def test_every_lasting_relation_holds_in_the_pixels(toy):
             if k in actor["hidden_frames"] or k in other["hidden_frames"]:
                 continue
             for relation in scene["relations"]:
-                assert pixel_relation_holds(relation, by_colour[actor["color"]], by_colour[other["color"]], CONFIG.size), (
-                    record["caption"], relation, k)
+                a, b = by_colour[actor["color"]], by_colour[other["color"]]
+                assert pixel_relation_holds(relation, a, b, CONFIG.size), (record["caption"], relation, k)
 
 
 # -- determinism and splits -------------------------------------------------------------------------------
@@ -301,7 +301,7 @@ def test_split_is_exactly_7_1_2_per_block_of_ten():
 def test_image_fraction_is_respected():
     kinds = Counter(synth.kind_of(SynthConfig(seed=4, image_fraction=0.4), i) for i in range(1000))
     assert 0.36 < kinds["image"] / 1000 < 0.44
-    assert all(plan_item(SynthConfig(seed=4, image_fraction=0.4), i).kind == kinds_i
-               for i, kinds_i in enumerate(synth.kind_of(SynthConfig(seed=4, image_fraction=0.4), j) for j in range(20)))
+    config = SynthConfig(seed=4, image_fraction=0.4)
+    assert all(plan_item(config, i).kind == synth.kind_of(config, i) for i in range(20))
     assert {synth.kind_of(SynthConfig(seed=4, image_fraction=0.0), i) for i in range(200)} == {"video"}
     assert {synth.kind_of(SynthConfig(seed=4, image_fraction=1.0), i) for i in range(200)} == {"image"}
