@@ -97,7 +97,7 @@ VIDEO_ACTIONS = INTRANSITIVE_ACTIONS + TRANSITIVE_ACTIONS
 IMAGE_VERBS = ("sit", "lean", "hover")
 
 #: the colour the rope of ``pull`` is drawn in (thin, so it never dominates a shape's pixels)
-ROPE_RGB = (60, 60, 60)
+ROPE_RGB = (110, 110, 110)
 #: how far a shape colour must stay from a background's colours (RGB distance)
 MIN_CONTRAST = 90.0
 #: frames of a 10-item block: the 7:1:2 train/val/test split is exact in every block of 10 items
