@@ -432,7 +432,8 @@ def plan_item(config: SynthConfig, index: int, max_tries: int = 500) -> ItemPlan
         plan = ItemPlan(index, kind, background, action, direction, relation, actor, other,
                         int(rng.integers(2**31)))
         if action == "lean":
-            actor.angle[:] = (1 if rng.random() < 0.5 else -1) * rng.uniform(20, 35)
+            # tilts past ~25 degrees read as another upright pose (a triangle turned 30 degrees points sideways)
+            actor.angle[:] = (1 if rng.random() < 0.5 else -1) * rng.uniform(18, 24)
         gap, across = _spacing(rng, action, relation)
         _place(rng, plan, config.size, gap * config.size, across)
         MOTIONS[action](rng, plan, _times(frames), config.size)

@@ -305,3 +305,36 @@ def test_image_fraction_is_respected():
     assert all(plan_item(config, i).kind == synth.kind_of(config, i) for i in range(20))
     assert {synth.kind_of(SynthConfig(seed=4, image_fraction=0.0), i) for i in range(200)} == {"video"}
     assert {synth.kind_of(SynthConfig(seed=4, image_fraction=1.0), i) for i in range(200)} == {"image"}
+
+
+def outline_mask(shape: dict, angle: float, size: int) -> np.ndarray:
+    """Pixels of ``shape`` (a scene entry) drawn at its start position, turned ``angle`` degrees."""
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("1", (size, size))
+    state = shape["start"]
+    ImageDraw.Draw(canvas).polygon(synth.shape_outline(shape["shape"], state["x"], state["y"], state["r"], angle), fill=1)
+    return np.asarray(canvas, bool)
+
+
+def best_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two masks, best over 1-pixel shifts of ``b`` (rasterising a shape at x.49 or x.51 moves edges)."""
+    shifted = (np.roll(b, (dy, dx), (0, 1)) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    return max(float((a & c).sum() / (a | c).sum()) for c in shifted)
+
+
+def test_pose_of_stills_matches_pixels(tmp_path):
+    config = SynthConfig(n=40, seed=8, image_fraction=1.0, size=96)
+    poses = Counter()
+    for record in generate(config, str(tmp_path), workers=1):
+        pixels, actor = decode(record)[0], record["scene"]["shapes"][0]
+        mask = (pixels == COLORS[actor["color"]]).all(-1)  # PNG is lossless: exact colours
+        poses[record["scene"]["pose"]] += 1
+        as_recorded = best_iou(mask, outline_mask(actor, actor["start"]["angle"], config.size))
+        upright = best_iou(mask, outline_mask(actor, 0.0, config.size))
+        assert as_recorded > 0.85, record["caption"]
+        if record["scene"]["pose"] == "upright":
+            assert actor["start"]["angle"] == 0 and record["srl"][0]["verb"] != "lean"
+        else:
+            assert as_recorded - upright > 0.1 and record["srl"][0]["verb"] == "lean", record["caption"]
+    assert poses["tilted"] and poses["upright"]
