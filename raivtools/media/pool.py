@@ -139,8 +139,6 @@ class TimeoutPool:
 
         Items are read lazily, at most ``workers * queue_per_worker`` ahead of the result being waited for.
         """
-        if not self._workers:
-            self._workers = [self._new_worker() for _ in range(self.config.workers)]
         source = enumerate(items)
         waiting: list[tuple[int, Any]] = []  # read, not yet given to a worker
         results: dict[int, TaskResult] = {}
@@ -169,6 +167,9 @@ class TimeoutPool:
             self._collect(results)
 
     def _dispatch(self, waiting: list[tuple[int, Any]]) -> None:
+        if waiting and not self._workers:
+            # started on the first real task: a run whose items are all skipped never pays for worker start-up
+            self._workers = [self._new_worker() for _ in range(self.config.workers)]
         for index, worker in enumerate(self._workers):
             if not waiting:
                 return
