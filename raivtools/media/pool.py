@@ -10,7 +10,9 @@ decoder state or threads), and replaced after ``max_tasks`` items because decord
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -53,6 +55,7 @@ def _worker_main(conn: Connection, func: Callable[[Any], Any], init: Callable[[]
     np.random.seed(seed & 0xFFFFFFFF)
     if init is not None:
         init()
+    conn.send("ready")  # deadlines start from here: start-up is not the item's time
     while True:
         try:
             task = conn.recv()
@@ -73,6 +76,7 @@ class _Worker:
         self.process.start()
         child.close()
         self.position: int | None = None  # the item it is working on
+        self.ready = False  # start-up finished (imports done)
         self.deadline = 0.0
         self.done = 0
 
@@ -137,34 +141,43 @@ class TimeoutPool:
     def imap_ordered(self, items: Iterable[Any]) -> Iterator[TaskResult]:
         """Yields one :class:`TaskResult` per item, in the items' order (a :class:`Skip` passes through).
 
-        Items are read lazily, at most ``workers * queue_per_worker`` ahead of the result being waited for.
+        Items are read by a feeder thread, at most ``workers * queue_per_worker`` ahead of the result being
+        waited for, so a slow upstream pipe never holds back results of items already read.
         """
-        source = enumerate(items)
+        ahead = self.config.workers * self.config.queue_per_worker
+        feeder = _Feeder(items, ahead)
         waiting: list[tuple[int, Any]] = []  # read, not yet given to a worker
         results: dict[int, TaskResult] = {}
-        next_out = 0
-        read = 0
+        next_out = read = 0
         exhausted = False
-        ahead = self.config.workers * self.config.queue_per_worker
-        while True:
-            while not exhausted and read - next_out < ahead:
-                try:
-                    position, item = next(source)
-                except StopIteration:
-                    exhausted = True
-                    break
-                read += 1
-                if isinstance(item, Skip):
-                    results[position] = TaskResult(value=item.value)
-                else:
-                    waiting.append((position, item))
-            while next_out in results:
-                yield results.pop(next_out)
-                next_out += 1
-            if exhausted and next_out == read:
-                return
-            self._dispatch(waiting)
-            self._collect(results)
+        try:
+            while True:
+                while not exhausted and read - next_out < ahead:
+                    idle = not waiting and not results and not self._in_flight()
+                    got = feeder.get(block=idle)
+                    if got is _EMPTY:
+                        break
+                    if got is _END:
+                        exhausted = True
+                        break
+                    if isinstance(got, Skip):
+                        results[read] = TaskResult(value=got.value)
+                    else:
+                        waiting.append((read, got))
+                    read += 1
+                while next_out in results:
+                    yield results.pop(next_out)
+                    next_out += 1
+                if exhausted and next_out == read:
+                    return
+                self._dispatch(waiting)
+                # while the feeder may still bring items, wake up now and then to take them
+                self._collect(results, None if exhausted or read - next_out >= ahead else 0.02)
+        finally:
+            feeder.stop()
+
+    def _in_flight(self) -> bool:
+        return any(worker.position is not None for worker in self._workers)
 
     def _dispatch(self, waiting: list[tuple[int, Any]]) -> None:
         if waiting and not self._workers:
@@ -173,21 +186,28 @@ class TimeoutPool:
         for index, worker in enumerate(self._workers):
             if not waiting:
                 return
-            if worker.position is None:
+            if worker.ready and worker.position is None:
                 if worker.done >= self.config.max_tasks:
                     worker.stop()
                     worker = self._workers[index] = self._new_worker()
                 position, task = waiting.pop(0)
                 worker.give(position, task, self.config.timeout)
 
-    def _collect(self, results: dict[int, TaskResult]) -> None:
+    def _collect(self, results: dict[int, TaskResult], max_wait: float | None) -> None:
+        starting = [worker for worker in self._workers if not worker.ready]
         busy = [worker for worker in self._workers if worker.position is not None]
-        if not busy:
+        if not busy and not starting:
             return
         now = time.monotonic()
-        ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
-                     timeout=max(0.0, min(w.deadline for w in busy) - now))
+        timeout = max(0.0, min(w.deadline for w in busy) - now) if busy else None
+        if max_wait is not None:
+            timeout = max_wait if timeout is None else min(timeout, max_wait)
+        watched = busy + starting
+        ready = wait([w.conn for w in watched] + [w.process.sentinel for w in watched], timeout=timeout)
         for index, worker in enumerate(self._workers):
+            if not worker.ready:
+                self._start_up(index, worker, ready)
+                continue
             if worker.position is None:
                 continue
             if worker.conn in ready:
@@ -206,7 +226,61 @@ class TimeoutPool:
                     error=f"timed out after {self.config.timeout:g} s (decoder hung); worker restarted")
                 self._replace(index)
 
+    def _start_up(self, index: int, worker: _Worker, ready: list) -> None:
+        if worker.conn in ready:
+            try:
+                worker.ready = worker.conn.recv() == "ready"
+                return
+            except (EOFError, OSError):
+                pass
+        if worker.process.sentinel in ready or not worker.process.is_alive():
+            raise RuntimeError(f"a decoder worker died while starting (exit code {worker.process.exitcode})")
+
     def _replace(self, index: int) -> None:
         old = self._workers[index]
         old.stop(kill=True)
         self._workers[index] = self._new_worker()
+
+
+_EMPTY = object()
+_END = object()
+
+
+class _Feeder:
+    """Reads an iterable in a thread into a bounded queue; its exceptions are raised by :meth:`get`."""
+
+    def __init__(self, items: Iterable[Any], size: int):
+        self._queue: queue.Queue = queue.Queue(maxsize=size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), name="raiv-pool-feeder", daemon=True)
+        self._thread.start()
+
+    def _run(self, items: Iterable[Any]) -> None:
+        try:
+            for item in items:
+                if not self._put((item, None)):
+                    return
+            self._put((_END, None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            self._put((_END, exc))
+
+    def _put(self, entry: tuple[Any, BaseException | None]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def get(self, block: bool) -> Any:
+        try:
+            item, error = self._queue.get(block=block)
+        except queue.Empty:
+            return _EMPTY
+        if error is not None:
+            raise error
+        return item
+
+    def stop(self) -> None:
+        self._stop.set()
