@@ -179,7 +179,9 @@ def _decode_decord(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | 
         times = reader.get_frame_timestamp(np.arange(len(reader)))[:, 0].astype(np.float64)
         chosen = _choose(times, item, spec, rng)
         unique, inverse = np.unique(chosen, return_inverse=True)
-        frames = reader.get_batch(unique.tolist()).asnumpy()[inverse]
+        frames = reader.get_batch(unique.tolist()).asnumpy()
+        if len(unique) != len(chosen):  # a short window repeats frames; copy only then
+            frames = frames[inverse]
     finally:
         del reader
     return DecodedFrames(frames, times[chosen].astype(np.float32), "decord")
