@@ -142,6 +142,7 @@ def main(inputs, out_dir, model, pretrained, model_config, cache_dir, text_field
                 summary = RunSummary("encode")
                 for record in FeatureEncoder(replay, encoder, writer, out_dir, summary).run(iter_located(inputs)):
                     out.write(record)
+                summary.extra.pop("resumed shards", None)  # every shard was just written by some rank
     summary.print()
 
 

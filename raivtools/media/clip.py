@@ -139,8 +139,11 @@ class ClipEncoder:
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
         self.device = torch.device(spec.device)
         self.dtype = next(self.model.parameters()).dtype
-        self.mean = torch.tensor(config.get("mean", (0.48145466, 0.4578275, 0.40821073)), device=self.device).view(1, 3, 1, 1)
-        self.std = torch.tensor(config.get("std", (0.26862954, 0.26130258, 0.27577711)), device=self.device).view(1, 3, 1, 1)
+        mean = torch.tensor(config.get("mean", (0.48145466, 0.4578275, 0.40821073)), device=self.device)
+        std = torch.tensor(config.get("std", (0.26862954, 0.26130258, 0.27577711)), device=self.device)
+        # (pixel / 255 - mean) / std == pixel * scale + shift
+        self.scale = (1.0 / (255.0 * std)).view(1, 3, 1, 1)
+        self.shift = (-mean / std).view(1, 3, 1, 1)
 
     @property
     def embed_dim(self) -> int:
@@ -155,23 +158,34 @@ class ClipEncoder:
         return getattr(getattr(self.model.visual, "transformer", None), "width", None)
 
     def preprocess(self, frames: np.ndarray):
-        """uint8 ``[N,H,W,3]`` -> normalised float ``[N,3,S,S]`` on the device."""
+        """uint8 ``[N,H,W,3]`` -> normalised ``[N,3,S,S]`` in the model's dtype, on the device.
+
+        The uint8 pixels travel to the device (4x less than floats); scaling by 1/255 and the normalisation
+        are one fused multiply-add there.
+        """
         import torch
         import torch.nn.functional as F
 
         pixels = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device, non_blocking=True)
-        pixels = pixels.permute(0, 3, 1, 2).float().div_(255.0)
+        pixels = pixels.permute(0, 3, 1, 2).float()
         size = self.image_size
         height, width = pixels.shape[-2:]
         if (height, width) != (size, size):
-            scale = size / min(height, width)
-            scaled = (max(size, round(height * scale)), max(size, round(width * scale)))
-            if scaled != (height, width):
-                pixels = F.interpolate(pixels, size=scaled, mode="bicubic", align_corners=False, antialias=True)
-                pixels = pixels.clamp_(0.0, 1.0)
-            top, left = (scaled[0] - size) // 2, (scaled[1] - size) // 2
-            pixels = pixels[:, :, top: top + size, left: left + size]
-        return ((pixels - self.mean) / self.std).to(self.dtype)
+            pixels = self._resize_crop(pixels.div_(255.0), size).mul_(255.0)
+        return torch.addcmul(self.shift, pixels, self.scale).to(self.dtype)
+
+    @staticmethod
+    def _resize_crop(pixels, size: int):
+        import torch.nn.functional as F
+
+        height, width = pixels.shape[-2:]
+        scale = size / min(height, width)
+        scaled = (max(size, round(height * scale)), max(size, round(width * scale)))
+        if scaled != (height, width):
+            pixels = F.interpolate(pixels, size=scaled, mode="bicubic", align_corners=False, antialias=True)
+            pixels = pixels.clamp_(0.0, 1.0)
+        top, left = (scaled[0] - size) // 2, (scaled[1] - size) // 2
+        return pixels[:, :, top: top + size, left: left + size]
 
     def encode_images(self, pieces: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
         """Encodes one batch given as uint8 pieces ``[k_i,H_i,W_i,3]`` (shapes may differ between pieces).
@@ -181,7 +195,10 @@ class ClipEncoder:
         """
         import torch
 
-        batch = torch.cat([self.preprocess(piece) for piece in pieces])
+        if len({piece.shape[1:] for piece in pieces}) == 1:
+            batch = self.preprocess(np.concatenate(pieces) if len(pieces) > 1 else pieces[0])
+        else:  # frames of different sizes (--keep-aspect stores): each piece is resized on its own
+            batch = torch.cat([self.preprocess(piece) for piece in pieces])
         with torch.inference_mode():
             output = self.model.encode_image(batch)
         if self.spec.tokens:
