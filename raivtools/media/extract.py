@@ -96,8 +96,9 @@ class FrameExtractor:
         self.writer = writer
         self.store_dir = store_dir
         self.summary = summary
-        self._seen: dict[str, _Outcome] = {}
-        self._pending: deque[_Pending] = deque()
+        self._seen: dict[str, _Outcome] = {}  # id -> outcome of its first record (consumer side)
+        self._scheduled: set[str] = set()  # ids already met by the reader (feeder thread side)
+        self._pending: deque[_Pending] = deque()  # appended by the feeder thread, popped in order by run()
 
     def run(self, located: Iterable[Located]) -> Iterator[dict[str, Any]]:
         """Decodes every record's media (skipping done shards) and yields the records with ``frames``/``status``."""
@@ -124,14 +125,10 @@ class FrameExtractor:
             for position, (name, line, record) in enumerate(chunk):
                 item = media_item(record, f"{name}:{line}", self.config.media_root)
                 self._pending.append(_Pending(index, position == len(chunk) - 1, record, item, resumed))
-                if resumed or item.record_id in self._seen or self._repeats_earlier(item):
-                    yield Skip(None)
-                else:
-                    yield (item, spec)
-
-    def _repeats_earlier(self, item: MediaItem) -> bool:
-        """Whether an earlier record still in flight has the same id (its result will be reused)."""
-        return sum(1 for p in self._pending if p.item.record_id == item.record_id) > 1
+                # a repeated id is decoded once: its first record's outcome is reused (see _outcome)
+                repeated = item.record_id in self._scheduled
+                self._scheduled.add(item.record_id)
+                yield Skip(None) if resumed or repeated else (item, spec)
 
     def _outcome(self, pending: _Pending, result: TaskResult, items: dict, errors: dict[str, str]) -> _Outcome:
         item = pending.item

@@ -129,3 +129,15 @@ def test_resume_keeps_error_messages(raiv, media_dir, tmp_path):
     first = raiv("extract-frames", inputs, "--out", tmp_path / "fr", "--workers", "1")
     again = raiv("extract-frames", inputs, "--out", tmp_path / "fr", "--workers", "1", "--resume")
     assert again.returncode == 0 and first.stdout == again.stdout
+
+
+def test_repeated_ids_decode_once_and_conflicts_are_errors(raiv, media_dir, tmp_path):
+    clip = {"id": "same", "video": str(media_dir / "clip.mp4")}
+    records = [clip, {**clip, "caption": "second caption"}, {"id": "same", "image": str(media_dir / "photo.png")}]
+    r = raiv("extract-frames", write_jsonl(tmp_path / "m.jsonl", records), "--out", tmp_path / "fr",
+             "--size", "16", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    out = r.records()
+    assert [o["status"] for o in out] == ["ok", "ok", "error"] and out[1]["caption"] == "second caption"
+    assert "other media" in out[2]["error"]
+    assert ArrayStore(tmp_path / "fr").get("same")["frames"].shape == (4, 16, 16, 3)
