@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from raivtools.media.sampling import SAMPLING_MODES, frames_in_window, sample_positions
-from raivtools.media.transform import resize_frames
+from raivtools.media.transform import resize_frames, scaled_shape
 from raivtools.seeding import rng_for
 
 DECODERS = ("auto", "decord", "pyav")
@@ -173,7 +173,11 @@ def _choose(times: np.ndarray, item: MediaItem, spec: FrameSpec, rng: np.random.
 def _decode_decord(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | None) -> DecodedFrames:
     import decord
 
-    reader = decord.VideoReader(item.path, ctx=decord.cpu(0), num_threads=spec.threads)
+    # scaling inside the decoder (swscale, straight from YUV) is much cheaper than resizing RGB frames after
+    height, width = _probe_size(item.path) if spec.size > 0 else (-1, -1)
+    if height > 0:
+        height, width = scaled_shape(height, width, spec.size, spec.keep_aspect)
+    reader = decord.VideoReader(item.path, ctx=decord.cpu(0), num_threads=spec.threads, width=width, height=height)
     try:
         # timestamps come from decord's index of the packets actually read, not from the header count
         times = reader.get_frame_timestamp(np.arange(len(reader)))[:, 0].astype(np.float64)
@@ -185,6 +189,18 @@ def _decode_decord(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | 
     finally:
         del reader
     return DecodedFrames(frames, times[chosen].astype(np.float32), "decord")
+
+
+def _probe_size(path: str) -> tuple[int, int]:
+    """(height, width) of the first video stream from the container header, or (-1, -1) when unknown."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            context = container.streams.video[0].codec_context
+            return (context.height, context.width) if context.height and context.width else (-1, -1)
+    except (av.FFmpegError, OSError, IndexError, ValueError):
+        return -1, -1
 
 
 def _decode_pyav(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | None) -> DecodedFrames:
@@ -199,6 +215,9 @@ def _decode_pyav(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | No
             raise MediaError("no video stream in file")
         stream = container.streams.video[0]
         stream.codec_context.thread_count = spec.threads
+        context = stream.codec_context
+        scaled = scaled_shape(context.height, context.width, spec.size, spec.keep_aspect) \
+            if spec.size > 0 and context.height and context.width else None
         offset = stream.start_time or 0
         base = float(stream.time_base)
         fps = float(stream.average_rate or 25)
@@ -208,7 +227,7 @@ def _decode_pyav(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | No
             _refuse_truncated(times, item, failure, fps)
             chosen = _choose(times, item, spec, rng)
             wanted = sorted({packet_pts[i] for i in chosen.tolist()})
-            found, decoded_pts, failure = _decode_wanted(container, stream, wanted, set(wanted))
+            found, decoded_pts, failure = _decode_wanted(container, stream, wanted, set(wanted), scaled)
             if len(found) == len(wanted):
                 frames = np.stack([found[packet_pts[i]] for i in chosen.tolist()])
                 return DecodedFrames(frames, times[chosen].astype(np.float32), "pyav")
@@ -220,7 +239,7 @@ def _decode_pyav(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | No
         _refuse_truncated(times, item, failure, fps)
         chosen = _choose(times, item, spec, rng)
         wanted = sorted({decoded_pts[i] for i in chosen.tolist()})
-        found, _, _ = _decode_wanted(container, stream, wanted, set(wanted))
+        found, _, _ = _decode_wanted(container, stream, wanted, set(wanted), scaled)
         if len(found) < len(wanted):
             raise MediaError(f"decoding is not repeatable (truncated or corrupt file){': ' + failure if failure else ''}")
         frames = np.stack([found[decoded_pts[i]] for i in chosen.tolist()])
@@ -242,7 +261,7 @@ def _demux_pts(container, stream) -> tuple[list[int], str]:
     return sorted(pts), failure
 
 
-def _decode_wanted(container, stream, wanted: list[int], wanted_set: set[int]):
+def _decode_wanted(container, stream, wanted: list[int], wanted_set: set[int], scaled: tuple[int, int] | None):
     """Decodes from the keyframe before ``wanted[0]`` and converts only the wanted frames to RGB.
 
     Returns:
@@ -261,7 +280,11 @@ def _decode_wanted(container, stream, wanted: list[int], wanted_set: set[int]):
                 continue
             decoded.append(pts)
             if pts in wanted_set and pts not in found:
-                found[pts] = frame.to_ndarray(format="rgb24")
+                if scaled is None:
+                    found[pts] = frame.to_ndarray(format="rgb24")
+                else:
+                    found[pts] = frame.to_ndarray(format="rgb24", height=scaled[0], width=scaled[1],
+                                                  interpolation="BICUBIC")
             if pts >= wanted[-1] and len(found) == len(wanted_set):
                 break
     except av.FFmpegError as exc:

@@ -15,6 +15,16 @@ def output_shape(height: int, width: int, size: int, keep_aspect: bool) -> tuple
     return size, size
 
 
+def scaled_shape(height: int, width: int, size: int, keep_aspect: bool) -> tuple[int, int]:
+    """The (height, width) a frame is scaled to before the centre crop (short side == ``size``)."""
+    if size <= 0:
+        return height, width
+    if keep_aspect:
+        return output_shape(height, width, size, True)
+    scale = size / min(height, width)
+    return max(size, round(height * scale)), max(size, round(width * scale))
+
+
 def resize_frames(frames: np.ndarray, size: int, keep_aspect: bool = False) -> np.ndarray:
     """Resizes ``[K,H,W,3]`` uint8 frames so the short side is ``size``, then centre-crops to a square.
 
@@ -31,12 +41,13 @@ def resize_frames(frames: np.ndarray, size: int, keep_aspect: bool = False) -> n
     from PIL import Image
 
     height, width = frames.shape[1:3]
-    scale = size / min(height, width)
-    scaled = (max(size, round(height * scale)), max(size, round(width * scale)))
-    if keep_aspect:
-        scaled = output_shape(height, width, size, True)
+    scaled = scaled_shape(height, width, size, keep_aspect)
     top = (scaled[0] - size) // 2
     left = (scaled[1] - size) // 2
+    if (height, width) == scaled:  # already scaled by the decoder: only the crop is left
+        if keep_aspect:
+            return np.ascontiguousarray(frames)
+        return np.ascontiguousarray(frames[:, top: top + size, left: left + size])
     out = []
     for frame in frames:
         image = Image.fromarray(frame)
