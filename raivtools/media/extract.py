@@ -99,6 +99,7 @@ class FrameExtractor:
         self._seen: dict[str, _Outcome] = {}  # id -> outcome of its first record (consumer side)
         self._scheduled: set[str] = set()  # ids already met by the reader (feeder thread side)
         self._pending: deque[_Pending] = deque()  # appended by the feeder thread, popped in order by run()
+        self._marker_cache: tuple[int, dict[str, Any]] | None = None  # the done-marker last read on --resume
 
     def run(self, located: Iterable[Located]) -> Iterator[dict[str, Any]]:
         """Decodes every record's media (skipping done shards) and yields the records with ``frames``/``status``."""
@@ -161,7 +162,7 @@ class FrameExtractor:
         return _Outcome("error", marker["stats"].get("errors", {}).get(record_id, "failed in an earlier run"))
 
     def _marker(self, shard: int) -> dict[str, Any]:
-        cached = getattr(self, "_marker_cache", None)
+        cached = self._marker_cache
         if cached is None or cached[0] != shard:
             path = self.writer.root / f"{shard_name(shard)}.json"
             cached = (shard, orjson.loads(path.read_bytes()))
