@@ -86,6 +86,7 @@ def _sync(device) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="ViT-B-32")
+    parser.add_argument("--model-config", default=None, help="an open_clip architecture JSON (its stem is the model)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--records", type=int, default=256)
@@ -97,6 +98,10 @@ def main() -> None:
     from raivtools.io.store import ArrayStore
     from raivtools.media.clip import ClipEncoder, ClipSpec
 
+    if args.model_config:
+        from raivtools.media.clip import register_model_config
+
+        args.model = register_model_config(args.model_config)
     work = Path(tempfile.mkdtemp(prefix="raiv-bench-"))
     records = make_frame_store(work / "frames", args.records, args.frames, args.videos)
     encoder = ClipEncoder(ClipSpec(model=args.model, pretrained="none", device=args.device, precision=args.precision))
