@@ -8,4 +8,5 @@
 - :mod:`raivtools.media.extract`: the ``extract-frames`` pipeline into a frame store.
 - :mod:`raivtools.media.clip`: open_clip loading and batched image / text encoding.
 - :mod:`raivtools.media.encode`: the ``encode`` pipeline into a feature store.
+- :mod:`raivtools.media.store`: one feature store written by several ranks at once.
 """
