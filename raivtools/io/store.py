@@ -142,10 +142,8 @@ class ArrayStore:
         header = _read_json(meta_path)
         self.meta: dict[str, Any] = header.get("meta", {})
         self._index: dict[str, tuple[str, dict[str, str]]] = {}
-        for marker in sorted(self.root.glob("shard-*.json")):
-            shard = marker.name[: -len(".json")]
-            for record_id, keys in _read_json(marker)["ids"].items():
-                self._index[record_id] = (shard, keys)
+        self._markers: set[str] = set()
+        self.refresh()
         self._open: OrderedDict[str, Any] = OrderedDict()
         self._cache_shards = cache_shards
 
@@ -191,6 +189,17 @@ class ArrayStore:
         header = {"format": STORE_FORMAT, "version": STORE_VERSION, "meta": meta}
         atomic_write_bytes(path / META_FILE, orjson.dumps(header))
         return StoreWriter(path, meta, compress)
+
+    def refresh(self) -> int:
+        """Indexes shards finished since the store was opened (it may still be being written, e.g. by the
+        ``extract-frames`` upstream of a pipe); returns how many new shards were found."""
+        new = sorted(marker for marker in self.root.glob("shard-*.json") if marker.name not in self._markers)
+        for marker in new:
+            shard = marker.name[: -len(".json")]
+            for record_id, keys in _read_json(marker)["ids"].items():
+                self._index[record_id] = (shard, keys)
+            self._markers.add(marker.name)
+        return len(new)
 
     def ids(self) -> list[str]:
         return list(self._index)

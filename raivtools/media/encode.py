@@ -1,0 +1,340 @@
+"""The ``encode`` pipeline: records with frames (or media, or text) in, CLIP features into a feature store.
+
+Records are cut into shards by input position exactly as in ``extract-frames``; shard ``i`` belongs to rank
+``i mod world`` (``--shard I/N`` or torchrun's ``RANK``/``WORLD_SIZE``), so every rank writes its own shards
+into one store and ``--resume`` skips done shards. Frames are batched within a shard only, so a shard's
+features do not depend on how the work was split. A reader thread loads frames (from the frame store, or by
+decoding media in worker processes) while the model runs.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+
+from raivtools.io.errors import InputError
+from raivtools.io.records import require_fields
+from raivtools.io.report import RunSummary, warn
+from raivtools.io.store import ArrayStore, StoreWriter, iter_chunks, shard_name
+from raivtools.media.clip import ClipEncoder
+from raivtools.media.decode import FrameSpec, decode_task, quiet_decoders
+from raivtools.media.extract import media_item
+from raivtools.media.pool import PoolConfig, Skip, TimeoutPool
+from raivtools.schema import media_kind
+
+Located = tuple[str, int, dict[str, Any]]
+STORE_DTYPES = ("float16", "float32")
+
+
+@dataclass(frozen=True)
+class EncodeConfig:
+    """Settings of one encode run."""
+
+    text_fields: tuple[str, ...] = ()  # record fields whose strings are encoded into text.<field>
+    visual: bool = True  # encode frames (from the frame store, or decoded from video/image)
+    batch_size: int = 256  # frames (or texts) per forward pass
+    shard_size: int = 64  # records per store shard (the unit of --resume and of sharding)
+    rank: int = 0  # this process's share: shards i with i % world == rank
+    world: int = 1  # how many shares the work is split into
+    resume: bool = False  # skip this rank's shards that are already done
+    store_dtype: str = "float16"  # dtype of the stored arrays
+    frames: FrameSpec = field(default_factory=FrameSpec)  # decoding of records that have media but no frames
+    pool: PoolConfig = field(default_factory=PoolConfig)  # decoder workers for those records
+    media_root: str | None = None  # directory relative media paths are read from
+
+
+def store_meta(config: EncodeConfig, encoder: ClipEncoder) -> dict[str, Any]:
+    """What the feature store records about how it was made (``train`` reads model and embed_dim)."""
+    spec = encoder.spec
+    meta: dict[str, Any] = {
+        "kind": "features", "model": spec.model, "pretrained": spec.pretrained, "embed_dim": encoder.embed_dim,
+        "image_size": encoder.image_size, "precision": spec.precision, "dtype": config.store_dtype,
+        "tokens": spec.tokens, "text_fields": list(config.text_fields), "visual": config.visual,
+        "shard_size": config.shard_size,
+        "decode": {"frames": config.frames.frames, "sampling": config.frames.sampling, "seed": config.frames.seed},
+    }
+    if spec.tokens:
+        meta["token_width"] = encoder.token_width
+    return meta
+
+
+@dataclass
+class _Entry:
+    """One record of a shard on its way to the model."""
+
+    record: dict[str, Any]  # the input record
+    record_id: str  # its id as a store key
+    passthrough: bool = False  # an upstream error record: written out unchanged
+    duplicate: bool = False  # an earlier record had this id: its arrays stand
+    frames: np.ndarray | None = None  # uint8 [K,H,W,3] to encode
+    texts: dict[str, str] = field(default_factory=dict)  # field -> text to encode
+    error: str | None = None  # why this record cannot be encoded
+
+
+@dataclass
+class _Unit:
+    """One shard's worth of records."""
+
+    index: int  # shard index
+    resumed: bool  # done in an earlier run: only replayed to stdout
+    entries: list[_Entry]
+
+
+class _FrameStores:
+    """Frame stores named by records, opened once each; refreshed when an id is not (yet) there."""
+
+    def __init__(self) -> None:
+        self._stores: dict[str, ArrayStore] = {}
+
+    def frames(self, directory: str, record_id: str) -> np.ndarray:
+        store = self._stores.get(directory)
+        if store is None:
+            store = self._stores[directory] = ArrayStore(directory)
+        if record_id not in store:
+            store.refresh()
+        return store.get(record_id)["frames"]
+
+
+class FeatureEncoder:
+    """Runs the pipeline; ``run`` yields this rank's output records in input order."""
+
+    def __init__(self, config: EncodeConfig, encoder: ClipEncoder | None, writer: StoreWriter, store_dir: str,
+                 summary: RunSummary):
+        self.config = config
+        self.encoder = encoder
+        self.writer = writer
+        self.store_dir = store_dir
+        self.summary = summary
+        self._stores = _FrameStores()
+        self._first_outcome: dict[str, tuple[str, str | None]] = {}
+        self._warned_duplicate = False
+
+    # ---- reading (a background thread) -------------------------------------------------------------
+
+    def _units(self, located: Iterable[Located]) -> Iterator[_Unit]:
+        pending: list[tuple[_Entry, bool]] = []  # (entry, needs decoding)
+        unit_meta: list[tuple[int, bool, int]] = []  # (shard, resumed, size)
+
+        def tasks() -> Iterator[Any]:
+            seen: set[str] = set()
+            for index, chunk in enumerate(iter_chunks(located, self.config.shard_size)):
+                if index % self.config.world != self.config.rank:
+                    continue
+                resumed = self.config.resume and self.writer.is_done(shard_name(index))
+                unit_meta.append((index, resumed, len(chunk)))
+                for name, line, record in chunk:
+                    entry = self._entry(record, f"{name}:{line}", seen)
+                    decode = not resumed and entry.error is None and not entry.passthrough \
+                        and not entry.duplicate and self.config.visual and not isinstance(record.get("frames"), str) \
+                        and media_kind(record) is not None
+                    pending.append((entry, decode))
+                    if decode:
+                        yield (media_item(record, f"{name}:{line}", self.config.media_root), self.config.frames)
+                    else:
+                        yield Skip(None)
+
+        entries: list[_Entry] = []
+        position = 0
+        with TimeoutPool(decode_task, self.config.pool, init=quiet_decoders, seed=self.config.frames.seed) as pool:
+            for result in pool.imap_ordered(tasks()):
+                entry, decoded = pending[position]
+                position += 1
+                index, resumed, size = unit_meta[0]
+                if not resumed:
+                    self._load_frames(entry, decoded, result)
+                entries.append(entry)
+                if len(entries) == size:
+                    yield _Unit(index, resumed, entries)
+                    unit_meta.pop(0)
+                    del pending[:position]
+                    entries, position = [], 0
+
+    def _entry(self, record: dict[str, Any], where: str, seen: set[str]) -> _Entry:
+        require_fields(record, ["id"], where)
+        entry = _Entry(record, str(record["id"]))
+        if record.get("status") == "error":
+            entry.passthrough = True
+            return entry
+        for name in self.config.text_fields:
+            value = record.get(name)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise InputError(f"{where}: record {entry.record_id!r}: --text-field {name!r} must be a string, "
+                                 f"got {type(value).__name__}")
+            entry.texts[name] = value
+        has_visual = isinstance(record.get("frames"), str) or media_kind(record) is not None
+        if self.config.visual and not has_visual and not self.config.text_fields:
+            raise InputError(f"{where}: record {entry.record_id!r} has no 'frames', 'video' or 'image' field "
+                             "(run extract-frames first, or encode only text with --text-field NAME --no-visual)")
+        if entry.record_id in seen:
+            entry.duplicate = True
+        seen.add(entry.record_id)
+        return entry
+
+    def _load_frames(self, entry: _Entry, decoded: bool, result: Any) -> None:
+        if entry.passthrough or entry.duplicate or not self.config.visual:
+            return
+        if decoded:
+            if result.error is not None:
+                entry.error = result.error
+            else:
+                entry.frames = result.value.frames
+            return
+        directory = entry.record.get("frames")
+        if not isinstance(directory, str):
+            return  # a text-only record
+        try:
+            entry.frames = self._stores.frames(directory, entry.record_id)
+        except KeyError:
+            entry.error = f"no frames for id {entry.record_id!r} in frame store {directory}"
+        except InputError as exc:
+            entry.error = exc.message
+
+    # ---- encoding (the calling thread) --------------------------------------------------------------
+
+    def run(self, located: Iterable[Located]) -> Iterator[dict[str, Any]]:
+        """Encodes this rank's shards (skipping done ones with ``resume``) and yields their records."""
+        for unit in _prefetch(self._units(located), depth=2):
+            if unit.resumed:
+                yield from self._replay(unit)
+                continue
+            items, errors = self._encode_unit(unit)
+            ok = sum(1 for arrays in items.values() if arrays)
+            self.writer.write_shard(shard_name(unit.index), items,
+                                    stats={"ok": ok, "error": len(items) - ok, "errors": errors})
+            for entry in unit.entries:
+                yield self._output(entry, *self._status(entry, errors))
+
+    def _encode_unit(self, unit: _Unit) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, str]]:
+        dtype = np.dtype(self.config.store_dtype)
+        items: dict[str, dict[str, np.ndarray]] = {}
+        errors: dict[str, str] = {}
+        fresh = [e for e in unit.entries if not e.passthrough and not e.duplicate]
+        with_frames = [e for e in fresh if e.frames is not None]
+        pooled, tokens = self._encode_frames([e.frames for e in with_frames])
+        start = 0
+        arrays: dict[str, dict[str, np.ndarray]] = {e.record_id: {} for e in fresh}
+        for entry in with_frames:
+            count = len(entry.frames)
+            arrays[entry.record_id]["frames"] = pooled[start: start + count].astype(dtype)
+            if tokens is not None:
+                arrays[entry.record_id]["tokens"] = tokens[start: start + count].astype(dtype)
+            start += count
+        for name in self.config.text_fields:
+            owners = [e for e in fresh if name in e.texts]
+            for offset in range(0, len(owners), self.config.batch_size):
+                batch = owners[offset: offset + self.config.batch_size]
+                vectors = self.encoder.encode_texts([e.texts[name] for e in batch])
+                for entry, vector in zip(batch, vectors):
+                    arrays[entry.record_id][f"text.{name}"] = vector.astype(dtype)
+        for entry in fresh:
+            if entry.error is not None:
+                items[entry.record_id] = {}
+                errors[entry.record_id] = entry.error
+            else:
+                items[entry.record_id] = arrays[entry.record_id]
+        return items, errors
+
+    def _encode_frames(self, clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Runs every frame of a shard through the image tower in batches of ``batch_size`` frames."""
+        if not clips:
+            return np.zeros((0, 0), np.float32), None
+        pooled, tokens = [], []
+        pieces: list[np.ndarray] = []
+        filled = 0
+        for clip in clips:
+            offset = 0
+            while offset < len(clip):
+                take = min(len(clip) - offset, self.config.batch_size - filled)
+                pieces.append(clip[offset: offset + take])
+                offset += take
+                filled += take
+                if filled == self.config.batch_size:
+                    self._run_batch(pieces, pooled, tokens)
+                    pieces, filled = [], 0
+        if pieces:
+            self._run_batch(pieces, pooled, tokens)
+        return np.concatenate(pooled), (np.concatenate(tokens) if tokens else None)
+
+    def _run_batch(self, pieces: list[np.ndarray], pooled: list, tokens: list) -> None:
+        batch_pooled, batch_tokens = self.encoder.encode_images(pieces)
+        pooled.append(batch_pooled)
+        if batch_tokens is not None:
+            tokens.append(batch_tokens)
+
+    def _status(self, entry: _Entry, errors: dict[str, str]) -> tuple[str, str | None]:
+        if entry.passthrough:
+            return "error", None
+        if entry.duplicate:
+            return self._first_outcome.get(entry.record_id, ("ok", None))
+        outcome = ("error", errors[entry.record_id]) if entry.record_id in errors else ("ok", None)
+        self._first_outcome[entry.record_id] = outcome
+        return outcome
+
+    def _replay(self, unit: _Unit) -> Iterator[dict[str, Any]]:
+        marker = orjson.loads((self.writer.root / f"{shard_name(unit.index)}.json").read_bytes())
+        errors = marker.get("stats", {}).get("errors", {})
+        self.summary.extra["resumed shards"] = self.summary.extra.get("resumed shards", 0) + 1
+        for entry in unit.entries:
+            yield self._output(entry, *self._status(entry, errors))
+
+    def _output(self, entry: _Entry, status: str, error: str | None) -> dict[str, Any]:
+        if entry.passthrough:
+            self.summary.add(entry.record)
+            return entry.record
+        if entry.duplicate and not self._warned_duplicate:
+            warn(f"id {entry.record_id!r} appears more than once: the arrays of its first record are kept")
+            self._warned_duplicate = True
+        out = dict(entry.record)
+        out.pop("error", None)
+        out["features"] = self.store_dir
+        out["status"] = status
+        if error is not None:
+            out["error"] = error
+        self.summary.add(out)
+        return out
+
+
+_DONE = object()
+
+
+def _prefetch(iterator: Iterator[Any], depth: int) -> Iterator[Any]:
+    """Runs ``iterator`` in a thread, ``depth`` items ahead; its exceptions are raised here."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in iterator:
+                while not stop.is_set():
+                    try:
+                        slots.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            slots.put((_DONE, exc))
+
+    thread = threading.Thread(target=produce, name="raiv-encode-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = slots.get()
+            if item is _DONE:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)

@@ -1,0 +1,286 @@
+"""A ``spawn`` worker pool with a per-item timeout whose results come back in input order.
+
+``multiprocessing.Pool`` cannot stop one hung task: a decoder that loops forever holding the GIL (decord's
+``get_batch`` on a file whose header over-reports its frames) would hang the whole run. Here every worker
+owns a pipe; an item that runs past its deadline has its worker killed and replaced, and becomes an error
+result, so a hung decoder costs one record, not the run. Workers are started with ``spawn`` (no inherited
+decoder state or threads), and replaced after ``max_tasks`` items because decord's memory grows across calls.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+
+
+@dataclass
+class TaskResult:
+    """The outcome of one item: ``value`` when it worked, ``error`` (a message) when it did not."""
+
+    value: Any = None  # what the task function returned
+    error: str | None = None  # why it failed (exception message, timeout, crashed worker)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """An item that needs no work: ``value`` passes straight to the results, in its place."""
+
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    """How the pool runs."""
+
+    workers: int = 1  # worker processes
+    timeout: float = 60.0  # seconds one item may take before its worker is killed
+    max_tasks: int = 500  # items a worker does before it is replaced (bounds leaked decoder memory)
+    queue_per_worker: int = 4  # items decoded ahead of the one the results wait for, per worker
+
+
+def _worker_main(conn: Connection, func: Callable[[Any], Any], init: Callable[[], None] | None, seed: int) -> None:
+    # reseed per process (spawned workers must not share a stream); torch is not imported here on purpose:
+    # it would cost every worker seconds of start-up for nothing a decoder needs
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed & 0xFFFFFFFF)
+    if init is not None:
+        init()
+    conn.send("ready")  # deadlines start from here: start-up is not the item's time
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        try:
+            conn.send(TaskResult(value=func(task)))
+        except Exception as exc:  # the task's own failure is the item's result, never the worker's death
+            conn.send(TaskResult(error=str(exc) or type(exc).__name__))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, func: Callable, init: Callable | None, seed: int):
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, func, init, seed), daemon=True)
+        self.process.start()
+        child.close()
+        self.position: int | None = None  # the item it is working on
+        self.ready = False  # start-up finished (imports done)
+        self.deadline = 0.0
+        self.done = 0
+
+    def give(self, position: int, task: Any, timeout: float) -> None:
+        self.conn.send(task)
+        self.position = position
+        self.deadline = time.monotonic() + timeout
+        self.done += 1
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except (BrokenPipeError, OSError):
+                self.process.kill()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+class TimeoutPool:
+    """Runs ``func(item)`` in worker processes, one item per worker at a time, with a deadline per item.
+
+    Example:
+        >>> with TimeoutPool(decode_task, PoolConfig(workers=2, timeout=30)) as pool:
+        ...     for result in pool.imap_ordered(tasks):
+        ...         print(result.error or result.value)
+    """
+
+    def __init__(self, func: Callable[[Any], Any], config: PoolConfig, init: Callable[[], None] | None = None,
+                 seed: int = 0):
+        if config.workers < 1:
+            raise ValueError("the pool needs at least one worker")
+        self.func = func
+        self.config = config
+        self.init = init
+        self.seed = seed
+        self._ctx = multiprocessing.get_context("spawn")
+        self._workers: list[_Worker] = []
+        self._started = 0
+
+    def _new_worker(self) -> _Worker:
+        # each process gets its own seed so nothing random is shared by accident (sampling is keyed per record)
+        self._started += 1
+        return _Worker(self._ctx, self.func, self.init, self.seed + self._started)
+
+    def __enter__(self) -> TimeoutPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.stop(kill=worker.position is not None)
+        self._workers = []
+
+    def imap_ordered(self, items: Iterable[Any]) -> Iterator[TaskResult]:
+        """Yields one :class:`TaskResult` per item, in the items' order (a :class:`Skip` passes through).
+
+        Items are read by a feeder thread, at most ``workers * queue_per_worker`` ahead of the result being
+        waited for, so a slow upstream pipe never holds back results of items already read.
+        """
+        ahead = self.config.workers * self.config.queue_per_worker
+        feeder = _Feeder(items, ahead)
+        waiting: list[tuple[int, Any]] = []  # read, not yet given to a worker
+        results: dict[int, TaskResult] = {}
+        next_out = read = 0
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and read - next_out < ahead:
+                    idle = not waiting and not results and not self._in_flight()
+                    got = feeder.get(block=idle)
+                    if got is _EMPTY:
+                        break
+                    if got is _END:
+                        exhausted = True
+                        break
+                    if isinstance(got, Skip):
+                        results[read] = TaskResult(value=got.value)
+                    else:
+                        waiting.append((read, got))
+                    read += 1
+                while next_out in results:
+                    yield results.pop(next_out)
+                    next_out += 1
+                if exhausted and next_out == read:
+                    return
+                self._dispatch(waiting)
+                # while the feeder may still bring items, wake up now and then to take them
+                self._collect(results, None if exhausted or read - next_out >= ahead else 0.02)
+        finally:
+            feeder.stop()
+
+    def _in_flight(self) -> bool:
+        return any(worker.position is not None for worker in self._workers)
+
+    def _dispatch(self, waiting: list[tuple[int, Any]]) -> None:
+        if waiting and not self._workers:
+            # started on the first real task: a run whose items are all skipped never pays for worker start-up
+            self._workers = [self._new_worker() for _ in range(self.config.workers)]
+        for index, worker in enumerate(self._workers):
+            if not waiting:
+                return
+            if worker.ready and worker.position is None:
+                if worker.done >= self.config.max_tasks:
+                    worker.stop()
+                    worker = self._workers[index] = self._new_worker()
+                position, task = waiting.pop(0)
+                worker.give(position, task, self.config.timeout)
+
+    def _collect(self, results: dict[int, TaskResult], max_wait: float | None) -> None:
+        starting = [worker for worker in self._workers if not worker.ready]
+        busy = [worker for worker in self._workers if worker.position is not None]
+        if not busy and not starting:
+            return
+        now = time.monotonic()
+        timeout = max(0.0, min(w.deadline for w in busy) - now) if busy else None
+        if max_wait is not None:
+            timeout = max_wait if timeout is None else min(timeout, max_wait)
+        watched = busy + starting
+        ready = wait([w.conn for w in watched] + [w.process.sentinel for w in watched], timeout=timeout)
+        for index, worker in enumerate(self._workers):
+            if not worker.ready:
+                self._start_up(index, worker, ready)
+                continue
+            if worker.position is None:
+                continue
+            if worker.conn in ready:
+                try:
+                    results[worker.position] = worker.conn.recv()
+                    worker.position = None
+                    continue
+                except (EOFError, OSError):
+                    pass  # the worker died mid-send: handled as a crash below
+            if worker.process.sentinel in ready or not worker.process.is_alive():
+                code = worker.process.exitcode
+                results[worker.position] = TaskResult(error=f"decoder crashed (worker exit code {code})")
+                self._replace(index)
+            elif time.monotonic() >= worker.deadline:
+                results[worker.position] = TaskResult(
+                    error=f"timed out after {self.config.timeout:g} s (decoder hung); worker restarted")
+                self._replace(index)
+
+    def _start_up(self, index: int, worker: _Worker, ready: list) -> None:
+        if worker.conn in ready:
+            try:
+                worker.ready = worker.conn.recv() == "ready"
+                return
+            except (EOFError, OSError):
+                pass
+        if worker.process.sentinel in ready or not worker.process.is_alive():
+            raise RuntimeError(f"a decoder worker died while starting (exit code {worker.process.exitcode})")
+
+    def _replace(self, index: int) -> None:
+        old = self._workers[index]
+        old.stop(kill=True)
+        self._workers[index] = self._new_worker()
+
+
+_EMPTY = object()
+_END = object()
+
+
+class _Feeder:
+    """Reads an iterable in a thread into a bounded queue; its exceptions are raised by :meth:`get`."""
+
+    def __init__(self, items: Iterable[Any], size: int):
+        self._queue: queue.Queue = queue.Queue(maxsize=size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), name="raiv-pool-feeder", daemon=True)
+        self._thread.start()
+
+    def _run(self, items: Iterable[Any]) -> None:
+        try:
+            for item in items:
+                if not self._put((item, None)):
+                    return
+            self._put((_END, None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            self._put((_END, exc))
+
+    def _put(self, entry: tuple[Any, BaseException | None]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def get(self, block: bool) -> Any:
+        try:
+            item, error = self._queue.get(block=block)
+        except queue.Empty:
+            return _EMPTY
+        if error is not None:
+            raise error
+        return item
+
+    def stop(self) -> None:
+        self._stop.set()

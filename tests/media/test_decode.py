@@ -1,0 +1,84 @@
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from raivtools.media.decode import FrameSpec, MediaError, MediaItem, decode_item
+from tests.factories import make_video
+
+
+def _brightness(frames):
+    return frames.reshape(len(frames), -1).mean(axis=1)
+
+
+@pytest.mark.parametrize("decoder", ["decord", "pyav", "auto"])
+def test_real_mp4_window(media_dir, decoder):
+    item = MediaItem("clip", "video", str(media_dir / "clip.mp4"), 1.0, 3.0)
+    out = decode_item(item, FrameSpec(frames=4, size=32, decoder=decoder))
+    assert out.frames.shape == (4, 32, 32, 3) and out.frames.dtype == np.uint8
+    # 12 fps, window [1, 3) holds frames 12..35; middle of 4 intervals of 6 frames: 15, 21, 27, 33
+    assert np.allclose(out.timestamps, np.array([15, 21, 27, 33]) / 12, atol=1e-4)
+    assert np.all(np.diff(_brightness(out.frames)) > 0)  # brightness grows with time
+
+
+def test_decord_and_pyav_give_the_same_frames(media_dir):
+    item = MediaItem("clip", "video", str(media_dir / "clip.mp4"))
+    a = decode_item(item, FrameSpec(frames=4, size=0, decoder="decord"))
+    b = decode_item(item, FrameSpec(frames=4, size=0, decoder="pyav"))
+    assert np.array_equal(a.timestamps, b.timestamps)
+    assert np.abs(a.frames.astype(int) - b.frames.astype(int)).mean() < 2.0
+
+
+def test_image_is_one_frame(media_dir):
+    out = decode_item(MediaItem("p", "image", str(media_dir / "photo.png")), FrameSpec(size=16))
+    assert out.frames.shape == (1, 16, 16, 3) and out.timestamps.tolist() == [0.0]
+    assert out.frames[0, 0, 0].tolist() == [200, 30, 30]
+
+
+def test_unicode_path_and_keep_aspect(media_dir):
+    item = MediaItem("u", "video", str(media_dir / "vidéo 视频.mp4"))
+    out = decode_item(item, FrameSpec(frames=3, size=24, keep_aspect=True))
+    assert out.frames.shape == (3, 32, 24, 3)
+
+
+@pytest.mark.parametrize("name,message", [
+    ("missing.mp4", "no such file"),
+    ("empty.mp4", "empty file"),
+    ("garbage.mp4", "cannot open video"),
+    ("truncated.mp4", "cannot open video"),
+])
+def test_broken_videos_raise_media_error(media_dir, name, message):
+    with pytest.raises(MediaError, match=message):
+        decode_item(MediaItem("x", "video", str(media_dir / name)), FrameSpec())
+
+
+def test_broken_image(media_dir):
+    with pytest.raises(MediaError, match="cannot read image"):
+        decode_item(MediaItem("x", "image", str(media_dir / "broken.png")), FrameSpec())
+
+
+def test_partial_file_decodes_what_is_there_and_refuses_what_is_not(tmp_path):
+    """Index at the front, data cut at 2/3: the header promises 48 frames, far fewer decode."""
+    import av
+
+    source = make_video(tmp_path / "src.mp4", frames=48, fps=12)
+    faststart = tmp_path / "faststart.mp4"
+    with av.open(str(source)) as src, av.open(str(faststart), "w", options={"movflags": "faststart"}) as dst:
+        stream = dst.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                dst.mux(packet)
+    data = faststart.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    early = decode_item(MediaItem("c", "video", str(cut), 0.0, 1.0), FrameSpec(frames=4, size=0))
+    assert early.timestamps.max() < 1.0 and early.frames.shape[0] == 4
+    with pytest.raises(MediaError, match="truncated"):
+        decode_item(MediaItem("c", "video", str(cut)), FrameSpec(frames=4, size=0))
+
+
+def test_window_outside_the_video(media_dir):
+    with pytest.raises(MediaError, match="no frame in window"):
+        decode_item(MediaItem("x", "video", str(media_dir / "clip.mp4"), 10.0, 12.0), FrameSpec())

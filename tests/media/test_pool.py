@@ -1,0 +1,24 @@
+import os
+
+from raivtools.media.decode import FrameSpec, MediaItem, decode_task, quiet_decoders
+from raivtools.media.pool import PoolConfig, Skip, TimeoutPool
+
+
+def test_hung_decoder_costs_one_item_and_order_is_kept(media_dir, tmp_path):
+    fifo = tmp_path / "hangs.mp4"
+    os.mkfifo(fifo)  # opening it for reading blocks forever: a decoder that never returns
+    spec = FrameSpec(frames=2, size=16)
+    tasks = [
+        (MediaItem("a", "video", str(media_dir / "clip.mp4")), spec),
+        (MediaItem("hang", "video", str(fifo)), spec),
+        Skip("skipped"),
+        (MediaItem("b", "video", str(media_dir / "garbage.mp4")), spec),
+        (MediaItem("c", "image", str(media_dir / "photo.png")), spec),
+    ]
+    with TimeoutPool(decode_task, PoolConfig(workers=2, timeout=1.5), init=quiet_decoders) as pool:
+        results = list(pool.imap_ordered(tasks))
+    assert results[0].error is None and results[0].value.frames.shape == (2, 16, 16, 3)
+    assert "timed out after 1.5 s" in results[1].error
+    assert results[2].value == "skipped"
+    assert "cannot open video" in results[3].error
+    assert results[4].value.frames.shape == (1, 16, 16, 3)
