@@ -1,0 +1,151 @@
+"""The rule generator (NAVERO §3.1.1): replace a word-list match with another entry of the same category.
+
+Unlike SVLC's substring test and ``str.replace``, matching is on spaCy tokens: whole words and whole phrases
+("in front of" is one relation, "red" never matches inside "bored"), the longest entry wins, the part of speech has
+to fit the category (the verb "dry" is an action, the adjective "dry" a state), and exactly one occurrence is
+replaced. The replacement is inflected like the word it replaces (runs -> walks, cutting -> pushing, dogs -> cats).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from raivtools.text.english import inflect_verb, plural
+from raivtools.text.negation.edits import Candidate, realise_case, same_lemma
+from raivtools.text.negation.wordlists import CATEGORY_TYPES, WordLists
+
+#: coarse POS a single-token match may have, per category (multi-token entries are specific enough already)
+ALLOWED_POS = {
+    "action": {"VERB"},
+    "color": {"ADJ", "NOUN", "PROPN"},
+    "size": {"ADJ"},
+    "state": {"ADJ"},
+    "material": {"ADJ", "NOUN", "PROPN"},
+    "noun": {"NOUN", "PROPN"},
+    "relation": {"ADP", "SCONJ", "ADV", "ADJ", "VERB", "PART"},
+}
+#: uncountable entries of the noun and material lists: never put in place of a plural noun ("soccers")
+MASS_NOUNS = frozenset(
+    "energy furniture gas gold grass honey hydrogen ice insurance iron jelly jewellery juice leather oil oxygen "
+    "plastic rain shampoo soccer sugar traffic".split()
+)
+_VERB_TAGS = {"VB", "VBP", "VBZ", "VBD", "VBN", "VBG"}
+_PLURAL_TAGS = {"NNS", "NNPS"}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    category: str  # word-list category
+    text: str  # the entry as written in the list
+    proper: bool  # a capitalised noun entry (London): replaces and is replaced only by proper nouns
+
+
+class RuleIndex:
+    """Word lists indexed by token sequence, for fast whole-word matching in parsed docs.
+
+    Args:
+        wordlists: the lists to use.
+        tokenizer: a spaCy tokenizer, so entries split into tokens exactly as captions do ("pocket-size").
+    """
+
+    def __init__(self, wordlists: WordLists, tokenizer):
+        self.wordlists = wordlists
+        self.by_surface: dict[tuple[str, ...], list[_Entry]] = {}  # lower-case token texts -> entries
+        self.by_lemma: dict[tuple[str, ...], list[_Entry]] = {}  # verb lemma + particle texts -> action entries
+        self.entries: dict[str, list[_Entry]] = {}  # category -> entries
+        self.max_tokens = 1
+        for category, words in wordlists.categories.items():
+            self.entries[category] = []
+            for word in words:
+                entry = _Entry(category, word, category == "noun" and word[:1].isupper())
+                self.entries[category].append(entry)
+                key = tuple(token.lower_ for token in tokenizer(word))
+                self.max_tokens = max(self.max_tokens, len(key))
+                (self.by_lemma if category == "action" else self.by_surface).setdefault(key, []).append(entry)
+
+    def candidates(self, doc, types: tuple[str, ...]) -> list[Candidate]:
+        """Every word-list match in ``doc`` whose type is in ``types``, shorter ones inside longer ones dropped."""
+        found: list[Candidate] = []
+        for i, token in enumerate(doc):
+            if token.is_punct or token.is_space:
+                continue
+            for length in range(min(self.max_tokens, len(doc) - i), 0, -1):
+                span = doc[i : i + length]
+                found.extend(self._matches(span, types))
+        return _drop_nested(found)
+
+    def _matches(self, span, types: tuple[str, ...]) -> list[Candidate]:
+        head = span[0]
+        surface = tuple(token.lower_ for token in span)
+        keys: list[tuple[tuple[str, ...], dict, bool]] = [(surface, self.by_surface, False)]
+        if head.pos_ == "VERB":
+            keys.append(((head.lemma_.lower(), *surface[1:]), self.by_lemma, False))
+        if len(span) == 1 and head.tag_ in _PLURAL_TAGS:
+            keys.append(((head.lemma_.lower(),), self.by_surface, True))
+        out, seen = [], set()
+        for key, index, via_plural in keys:
+            for entry in index.get(key, ()):
+                kind = CATEGORY_TYPES[entry.category]
+                if kind not in types or (entry.category, via_plural) in seen:
+                    continue
+                if len(span) == 1 and head.pos_ not in ALLOWED_POS[entry.category]:
+                    continue
+                if entry.category == "action" and head.pos_ != "VERB":
+                    continue
+                seen.add((entry.category, via_plural))
+                out.append(Candidate(
+                    start=span.start_char, end=span.end_char, type=kind, text=span.text,
+                    lemma=" ".join(token.lemma_.lower() for token in span), tag=head.tag_, pos=head.pos_,
+                    category=entry.category, token=head.i, plural=via_plural,
+                ))
+        return out
+
+    def replacements(self, candidate: Candidate, rng: np.random.Generator) -> list[str]:
+        """The candidate's possible replacements, inflected and cased, in a random order.
+
+        Entries of another lemma only, never a near-synonym, never another form of the same word.
+        """
+        original = self._entry_for(candidate)
+        pool = [entry for entry in self.entries.get(candidate.category, ()) if self._usable(entry, original, candidate)]
+        order = rng.permutation(len(pool)) if pool else []
+        return [self._realise(pool[k], candidate) for k in order]
+
+    def _entry_for(self, candidate: Candidate) -> _Entry | None:
+        for entry in self.entries.get(candidate.category, ()):
+            if entry.text.lower() in (candidate.text.lower(), candidate.lemma):
+                return entry
+        return None
+
+    def _usable(self, entry: _Entry, original: _Entry | None, candidate: Candidate) -> bool:
+        if original is not None and (entry.text.lower() == original.text.lower() or entry.proper != original.proper):
+            return False
+        if candidate.plural and entry.text.lower() in MASS_NOUNS:
+            return False
+        if self.wordlists.are_synonyms(entry.text, candidate.text) or self.wordlists.are_synonyms(entry.text, candidate.lemma):
+            return False
+        return not same_lemma(candidate.text, entry.text, candidate.lemma) and not same_lemma(candidate.lemma, entry.text)
+
+    @staticmethod
+    def _realise(entry: _Entry, candidate: Candidate) -> str:
+        word = entry.text
+        if entry.category == "action" and candidate.tag in _VERB_TAGS:
+            word = inflect_verb(word, candidate.tag)
+        elif candidate.plural:
+            word = plural(word)
+        return realise_case(word, candidate.text, proper=entry.proper)
+
+
+def _drop_nested(candidates: list[Candidate]) -> list[Candidate]:
+    """Drops a match lying inside a longer match of the same type ("in" and "of" inside "in front of")."""
+    kept = []
+    for cand in candidates:
+        nested = any(
+            other is not cand and other.type == cand.type and other.start <= cand.start and cand.end <= other.end
+            and (other.end - other.start) > (cand.end - cand.start)
+            for other in candidates
+        )
+        if not nested:
+            kept.append(cand)
+    return kept
