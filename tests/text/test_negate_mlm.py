@@ -1,0 +1,101 @@
+"""The masked-LM generator (tiny random BERT built offline) and the mixed generator's fallbacks."""
+
+from __future__ import annotations
+
+import pytest
+
+from raivtools.io.errors import InputError
+from raivtools.text.negation import MaskedLM
+from raivtools.text.negation.edits import same_lemma
+from tests.text.negate_fixtures import SPACY, make_negator, nlp, tiny_mlm, tiny_mlm_dir  # noqa: F401
+
+CAPTIONS = [
+    "A man runs with a red ball in the park.",
+    "The girl is cutting bread with a knife in the kitchen.",
+    "A woman holds a small blue cat near the table.",
+    "Dogs are playing on the street.",
+    "The boy sits on a wooden chair under the table.",
+    "A big green car is near the park.",
+]
+
+
+class NoWords:
+    """A masked LM that never has a usable word (to exercise the mixed generator's fallback)."""
+
+    mask = "[MASK]"
+
+    def top_words(self, texts, after_space, k):
+        return [[] for _ in texts]
+
+
+def test_predictions_are_whole_words(tiny_mlm):
+    texts = ["a man [MASK] the ball .", "[MASK] dog runs ."]
+    for words in tiny_mlm.top_words(texts, [True, False], k=56):
+        assert words and all(p.word.isalpha() and len(p.word) > 1 for p in words)
+        assert not {p.word for p in words} & {"[UNK]", "[PAD]", "[MASK]", "[CLS]", "[SEP]", ".", ","}
+        assert [p.logprob for p in words] == sorted((p.logprob for p in words), reverse=True)
+
+
+def test_one_forward_pass_per_batch(tiny_mlm, monkeypatch):
+    calls = []
+    forward = tiny_mlm.model.forward
+    monkeypatch.setattr(tiny_mlm.model, "forward", lambda *a, **kw: calls.append(1) or forward(*a, **kw))
+    tiny_mlm.top_words(["a [MASK] runs ."] * 100, [True] * 100, k=5)
+    assert len(calls) == 2  # batch_size 64
+
+
+def test_mlm_edits_keep_pos_and_never_repeat_the_word(make_negator, nlp):
+    negator = make_negator(generator="mlm", top_k=56)
+    edited = 0
+    for seed in range(4):
+        negator.config.seed = seed
+        for caption, result in zip(CAPTIONS, negator.negate(CAPTIONS, [f"{seed}-{i}" for i in range(len(CAPTIONS))])):
+            if result.negative is None:
+                assert result.error and "masked-LM" in result.error
+                continue
+            edited += 1
+            (edit,) = result.edits
+            assert edit.generator == "mlm" and result.negative != caption
+            word_start = edit.start + len(edit.after) - len(edit.after.split()[-1])
+            old = next(t for t in nlp(caption) if t.idx == edit.start + len(edit.before) - len(edit.before.split()[-1]))
+            new = next(t for t in nlp(result.negative) if t.idx == word_start)
+            assert new.pos_ == old.pos_ and {"VERB": "action", "ADJ": "attribute", "ADP": "relation",
+                                             "NOUN": "object"}[old.pos_] == edit.type
+            assert not same_lemma(old.text, new.text, old.lemma_)
+            assert result.negative[:edit.start] == caption[:edit.start]
+            assert result.negative.endswith(caption[edit.start + len(edit.before):])  # punctuation kept
+    assert edited >= 8
+
+
+def test_typed_mlm_edits(make_negator):
+    negator = make_negator(generator="mlm", types=("object",), top_k=56)
+    results = negator.negate(CAPTIONS, list(range(len(CAPTIONS))))
+    assert any(r.negative for r in results)
+    assert all(e.type == "object" for r in results for e in r.edits)
+
+
+def test_mixed_falls_back_to_rules_when_the_mlm_has_nothing(make_negator):
+    negator = make_negator(generator="mixed", mlm=NoWords())
+    results = negator.negate(CAPTIONS * 2, list(range(12)))
+    assert all(r.negative and r.edits[0].generator == "rule" for r in results)
+
+
+def test_mixed_falls_back_to_the_mlm_when_no_rule_applies(make_negator):
+    caption = "The kid paints a toy."  # nothing here is in the word lists
+    negator = make_negator(generator="mixed", top_k=56)
+    results = negator.negate([caption] * 8, list(range(8)))
+    assert any(r.negative for r in results)
+    assert all(e.generator == "mlm" for r in results for e in r.edits)
+
+
+def test_mixed_uses_both_generators(make_negator):
+    negator = make_negator(generator="mixed", rounds=3, top_k=56)
+    results = negator.negate(CAPTIONS * 3, list(range(18)))
+    generators = {e.generator for r in results for e in r.edits}
+    assert generators == {"rule", "mlm"}
+
+
+def test_unloadable_mlm_is_an_input_error(tmp_path):
+    with pytest.raises(InputError) as info:
+        MaskedLM(str(tmp_path / "missing"))
+    assert "--mlm PATH" in info.value.message and "--generator rule" in info.value.message
