@@ -31,13 +31,15 @@ def tiny_mlm(tiny_mlm_dir):
 
 
 @pytest.fixture(scope="session")
-def make_negator(nlp, tiny_mlm):
-    """``make_negator(**config)``: a Negator sharing the session's pipeline and masked LM."""
+def make_negator(nlp, request):
+    """``make_negator(**config)``: a Negator sharing the session's pipeline and (built on first need) masked LM."""
     from raivtools.text.negation import NegateConfig, Negator
 
     def make(mlm=None, **options):
         config = NegateConfig(spacy_model=SPACY, **options)
-        model = mlm if mlm is not None else (tiny_mlm if config.generator != "rule" else None)
+        if mlm is None and config.generator != "rule":
+            mlm = request.getfixturevalue("tiny_mlm")
+        model = mlm
         return Negator(config, nlp=nlp, mlm=model)
 
     return make

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from raivtools.text.english import (
     gerund,
@@ -85,7 +86,8 @@ _SUFFIXES = (("ies", "y"), ("ied", "y"), ("ying", "ie"), ("ing", ""), ("ing", "e
              ("ed", ""), ("ed", "e"), ("er", ""), ("est", ""), ("er", "e"), ("est", "e"))
 
 
-def _stems(word: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def _stems(word: str) -> frozenset[str]:
     """Possible lemmas of one lower-case word by suffix stripping (wider than needed: used only to reject)."""
     stems = {word}
     for suffix, repl in _SUFFIXES:
@@ -94,11 +96,12 @@ def _stems(word: str) -> set[str]:
             stems.add(stem)
             if len(stem) > 2 and stem[-1] == stem[-2]:  # cutting -> cutt -> cut
                 stems.add(stem[:-1])
-    return stems
+    return frozenset(stems)
 
 
-def _forms(lemma: str) -> set[str]:
-    return {lemma, third_person(lemma), gerund(lemma), past_tense(lemma), past_participle(lemma), plural(lemma)}
+@lru_cache(maxsize=65536)
+def _forms(lemma: str) -> frozenset[str]:
+    return frozenset({lemma, third_person(lemma), gerund(lemma), past_tense(lemma), past_participle(lemma), plural(lemma)})
 
 
 def same_lemma(a: str, b: str, a_lemma: str | None = None) -> bool:
@@ -113,10 +116,11 @@ def same_lemma(a: str, b: str, a_lemma: str | None = None) -> bool:
     return all(_same_word_lemma(x, y, lx) for x, y, lx in zip(a_words, b_words, a_lemmas))
 
 
+@lru_cache(maxsize=262144)
 def _same_word_lemma(a: str, b: str, a_lemma: str | None) -> bool:
     if a == b:
         return True
-    a_stems = _stems(a) | ({a_lemma} if a_lemma else set())
+    a_stems = _stems(a) | ({a_lemma} if a_lemma else frozenset())
     b_stems = _stems(b)
     if a_stems & b_stems:
         return True

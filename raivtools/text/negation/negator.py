@@ -8,6 +8,8 @@ batch it lands in.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -145,11 +147,12 @@ class Negator:
 
     # ----- choosing what to edit -----
 
-    def _order(self, candidates: list[Candidate], state: _State) -> list[Candidate]:
+    def _order(self, candidates: list[Candidate], state: _State) -> Iterator[Candidate]:
         """Candidates in the order to try: not edited before first; a random type, then a random span of it."""
         fresh = [c for c in candidates if not overlaps(c.start, c.end, state.edited)]
         stale = [c for c in candidates if overlaps(c.start, c.end, state.edited)]
-        return _typed_shuffle(fresh, state.rng) + _typed_shuffle(stale, state.rng)
+        yield from _typed_shuffle(fresh, state.rng)
+        yield from _typed_shuffle(stale, state.rng)
 
     def _try_replacement(self, state: _State, candidate: Candidate, word: str, round_number: int, generator: str) -> bool:
         new_text, start, before, after = apply_replacement(state.text, candidate.start, candidate.end, word)
@@ -194,7 +197,8 @@ class Negator:
                 state.reasons.append(f"no {pos} token to mask")
                 failed.append((state, doc, fallback))
             else:
-                pending.append(_MaskJob(state, doc, fallback, self._order(candidates, state)[: self.config.mask_tries]))
+                order = list(itertools.islice(self._order(candidates, state), self.config.mask_tries))
+                pending.append(_MaskJob(state, doc, fallback, order))
         for attempt in range(self.config.mask_tries):
             trying = [job for job in pending if attempt < len(job.order)]
             if not trying:
@@ -256,18 +260,18 @@ def _keeps_pos(doc, start: int, word: str, cand: Candidate) -> bool:
     return cand.pos == "ADP" or token.tag_ == cand.tag
 
 
-def _typed_shuffle(candidates: list[Candidate], rng: np.random.Generator) -> list[Candidate]:
-    """A random order that picks a type uniformly first, so frequent prepositions do not crowd out other types."""
+def _typed_shuffle(candidates: list[Candidate], rng: np.random.Generator) -> Iterator[Candidate]:
+    """A random order that picks a type uniformly first, so frequent prepositions do not crowd out other types.
+
+    Lazy: the caller usually takes the first candidate only.
+    """
     groups: dict[str, list[Candidate]] = {}
     for cand in candidates:
         groups.setdefault(cand.type, []).append(cand)
-    for kind in groups:
-        groups[kind] = [groups[kind][i] for i in rng.permutation(len(groups[kind]))]
-    order = []
     while groups:
         kinds = sorted(groups)
-        kind = kinds[int(rng.integers(len(kinds)))]
-        order.append(groups[kind].pop(0))
-        if not groups[kind]:
+        kind = kinds[int(rng.integers(len(kinds)))] if len(kinds) > 1 else kinds[0]
+        group = groups[kind]
+        yield group.pop(int(rng.integers(len(group))) if len(group) > 1 else 0)
+        if not group:
             del groups[kind]
-    return order

@@ -8,6 +8,7 @@ replaced. The replacement is inflected like the word it replaces (runs -> walks,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,39 +52,56 @@ class RuleIndex:
     """
 
     def __init__(self, wordlists: WordLists, tokenizer):
+        from spacy.symbols import VERB
+
         self.wordlists = wordlists
-        self.by_surface: dict[tuple[str, ...], list[_Entry]] = {}  # lower-case token texts -> entries
-        self.by_lemma: dict[tuple[str, ...], list[_Entry]] = {}  # verb lemma + particle texts -> action entries
+        strings = tokenizer.vocab.strings
+        # keys are tuples of spaCy string hashes, so matching reads doc.to_array and builds no Token objects
+        self.by_surface: dict[tuple[int, ...], list[_Entry]] = {}  # lower-case token texts -> entries
+        self.by_lemma: dict[tuple[int, ...], list[_Entry]] = {}  # verb lemma + particle texts -> action entries
         self.entries: dict[str, list[_Entry]] = {}  # category -> entries
+        self.by_text: dict[tuple[str, str], _Entry] = {}  # (category, lower-case entry) -> entry
         self.max_tokens = 1
         for category, words in wordlists.categories.items():
             self.entries[category] = []
             for word in words:
                 entry = _Entry(category, word, category == "noun" and word[:1].isupper())
                 self.entries[category].append(entry)
-                key = tuple(token.lower_ for token in tokenizer(word))
+                self.by_text[(category, word.lower())] = entry
+                key = tuple(strings.add(token.lower_) for token in tokenizer(word))
                 self.max_tokens = max(self.max_tokens, len(key))
                 (self.by_lemma if category == "action" else self.by_surface).setdefault(key, []).append(entry)
+        # first words of all entries: most tokens of a caption start none, and are skipped at once
+        self.surface_starts = {key[0] for key in self.by_surface}
+        self.lemma_starts = {key[0] for key in self.by_lemma}
+        self._verb = int(VERB)
+        self._plural_tags = {strings.add(tag) for tag in _PLURAL_TAGS}
 
     def candidates(self, doc, types: tuple[str, ...]) -> list[Candidate]:
         """Every word-list match in ``doc`` whose type is in ``types``, shorter ones inside longer ones dropped."""
+        from spacy.attrs import LEMMA, LOWER, POS, TAG
+
+        rows = doc.to_array([LOWER, LEMMA, POS, TAG]).tolist() if len(doc) else []
+        lowers = [row[0] for row in rows]
         found: list[Candidate] = []
-        for i, token in enumerate(doc):
-            if token.is_punct or token.is_space:
+        for i, (lower, lemma, pos, tag) in enumerate(rows):
+            is_verb = pos == self._verb and lemma in self.lemma_starts
+            is_plural = tag in self._plural_tags and lemma in self.surface_starts
+            if not (is_verb or is_plural or lower in self.surface_starts):
                 continue
-            for length in range(min(self.max_tokens, len(doc) - i), 0, -1):
-                span = doc[i : i + length]
-                found.extend(self._matches(span, types))
+            for length in range(min(self.max_tokens, len(rows) - i), 0, -1):
+                surface = tuple(lowers[i : i + length])
+                keys = [(surface, self.by_surface, False)]
+                if is_verb:
+                    keys.append(((lemma, *surface[1:]), self.by_lemma, False))
+                if is_plural and length == 1:
+                    keys.append(((lemma,), self.by_surface, True))
+                if any(key in index for key, index, _ in keys):
+                    found.extend(self._matches(doc[i : i + length], keys, types))
         return _drop_nested(found)
 
-    def _matches(self, span, types: tuple[str, ...]) -> list[Candidate]:
+    def _matches(self, span, keys, types: tuple[str, ...]) -> list[Candidate]:
         head = span[0]
-        surface = tuple(token.lower_ for token in span)
-        keys: list[tuple[tuple[str, ...], dict, bool]] = [(surface, self.by_surface, False)]
-        if head.pos_ == "VERB":
-            keys.append(((head.lemma_.lower(), *surface[1:]), self.by_lemma, False))
-        if len(span) == 1 and head.tag_ in _PLURAL_TAGS:
-            keys.append(((head.lemma_.lower(),), self.by_surface, True))
         out, seen = [], set()
         for key, index, via_plural in keys:
             for entry in index.get(key, ()):
@@ -102,21 +120,21 @@ class RuleIndex:
                 ))
         return out
 
-    def replacements(self, candidate: Candidate, rng: np.random.Generator) -> list[str]:
-        """The candidate's possible replacements, inflected and cased, in a random order.
+    def replacements(self, candidate: Candidate, rng: np.random.Generator) -> Iterator[str]:
+        """The candidate's possible replacements, inflected and cased, in a random order (lazily: callers
+        usually need one).
 
         Entries of another lemma only, never a near-synonym, never another form of the same word.
         """
         original = self._entry_for(candidate)
-        pool = [entry for entry in self.entries.get(candidate.category, ()) if self._usable(entry, original, candidate)]
-        order = rng.permutation(len(pool)) if pool else []
-        return [self._realise(pool[k], candidate) for k in order]
+        entries = self.entries.get(candidate.category, [])
+        for k in rng.permutation(len(entries)):
+            if self._usable(entries[k], original, candidate):
+                yield self._realise(entries[k], candidate)
 
     def _entry_for(self, candidate: Candidate) -> _Entry | None:
-        for entry in self.entries.get(candidate.category, ()):
-            if entry.text.lower() in (candidate.text.lower(), candidate.lemma):
-                return entry
-        return None
+        return self.by_text.get((candidate.category, candidate.text.lower())) or self.by_text.get(
+            (candidate.category, candidate.lemma))
 
     def _usable(self, entry: _Entry, original: _Entry | None, candidate: Candidate) -> bool:
         if original is not None and (entry.text.lower() == original.text.lower() or entry.proper != original.proper):
