@@ -38,8 +38,9 @@ def test_predictions_are_whole_words(tiny_mlm):
 
 def test_one_forward_pass_per_batch(tiny_mlm, monkeypatch):
     calls = []
-    forward = tiny_mlm.model.forward
-    monkeypatch.setattr(tiny_mlm.model, "forward", lambda *a, **kw: calls.append(1) or forward(*a, **kw))
+    encoder = tiny_mlm.model.base_model
+    forward = encoder.forward
+    monkeypatch.setattr(encoder, "forward", lambda *a, **kw: calls.append(1) or forward(*a, **kw))
     tiny_mlm.top_words(["a [MASK] runs ."] * 100, [True] * 100, k=5)
     assert len(calls) == 2  # batch_size 64
 
@@ -99,3 +100,14 @@ def test_unloadable_mlm_is_an_input_error(tmp_path):
     with pytest.raises(InputError) as info:
         MaskedLM(str(tmp_path / "missing"))
     assert "--mlm PATH" in info.value.message and "--generator rule" in info.value.message
+
+
+def test_head_on_masks_only_matches_the_full_forward(tiny_mlm):
+    import torch
+
+    enc = tiny_mlm.tokenizer(["a man [MASK] the ball .", "the [MASK] runs"], padding=True, return_tensors="pt")
+    rows, cols = (enc["input_ids"] == tiny_mlm.tokenizer.mask_token_id).nonzero(as_tuple=True)
+    assert tiny_mlm._head is not None
+    with torch.inference_mode():
+        full = tiny_mlm.model(**enc).logits[rows, cols]
+    assert torch.allclose(tiny_mlm.mask_logits(enc, rows.tolist(), cols.tolist()), full, atol=1e-5)

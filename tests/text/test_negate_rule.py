@@ -220,3 +220,14 @@ def test_same_lemma_sees_inflections():
 
 def test_compound_verbs_inflect_their_verb():  # raivtools/text/english.py extension for the action list
     assert inflect_verb("fast forward", "VBZ") == "fast forwards" and inflect_verb("rewind", "VBD") == "rewound"
+
+
+def test_no_mass_noun_after_a_or_in_a_plural(make_negator):
+    from raivtools.text.negation.rule import MASS_NOUNS
+
+    negator = make_negator(generator="rule", types=("object",))
+    for seed in range(30):
+        negator.config.seed = seed
+        for caption in ("A girl holds a knife.", "Two dogs sit."):
+            (edit,) = _negate(negator, caption, key=seed).edits
+            assert _strip_article(edit.after).lower() not in MASS_NOUNS | {plural(n) for n in MASS_NOUNS}

@@ -39,6 +39,7 @@ class Candidate:
     category: str = ""  # word-list category (rule generator)
     token: int = -1  # index of the head token in the parsed doc
     plural: bool = False  # matched through a plural noun's lemma: the replacement must be plural too
+    counted: bool = False  # a noun right after a/an: the replacement must be countable
 
 
 @dataclass
@@ -74,6 +75,8 @@ def apply_replacement(text: str, start: int, end: int, replacement: str) -> tupl
     article = _ARTICLE_BEFORE.search(text, 0, start)
     if article:
         wanted = match_case(indefinite_article(replacement), article.group(1))
+        if article.group(1).isupper() and len(replacement) > 1 and replacement.isupper():  # "A RED CAR"
+            wanted = wanted.upper()
         if wanted != article.group(1):
             region_start = article.start()
             before_article = wanted + article.group(2)

@@ -67,6 +67,10 @@ class MaskedLM:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(self.device).eval()
         self.mask = self.tokenizer.mask_token
+        # BERT/RoBERTa-style models: run the encoder on all tokens but the vocabulary head on the masks only (the
+        # head is a hidden x vocabulary product per position; most of a forward pass for short captions)
+        self._head = next((module for name in ("cls", "lm_head")
+                           if isinstance(module := getattr(self.model, name, None), torch.nn.Module)), None)
         self._special = set(self.tokenizer.all_special_ids)
         self._space_marker = self._find_space_marker()
         self._tokens = self.tokenizer.convert_ids_to_tokens(list(range(len(self.tokenizer))))
@@ -97,13 +101,11 @@ class MaskedLM:
         enc = self.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
         mask_hits = (enc["input_ids"] == self.tokenizer.mask_token_id).nonzero().tolist()
         position = {row: col for row, col in mask_hits}  # a truncated-away mask leaves the row without one
-        with torch.inference_mode():
-            logits = self.model(**{key: value.to(self.device) for key, value in enc.items()}).logits
         rows = sorted(position)
         results: list[list[Prediction]] = [[] for _ in texts]
         if not rows:
             return results
-        picked = logits[torch.tensor(rows), torch.tensor([position[r] for r in rows])].float()
+        picked = self.mask_logits(enc, rows, [position[r] for r in rows]).float()
         logprobs = torch.log_softmax(picked, dim=-1)
         top = torch.topk(logprobs, min(k, logprobs.shape[-1]), dim=-1)
         for row, ids, values in zip(rows, top.indices.tolist(), top.values.tolist()):
@@ -112,6 +114,18 @@ class MaskedLM:
                 if (word := self._as_word(token_id, after_space[row])) is not None
             ]
         return results
+
+    def mask_logits(self, enc, rows: list[int], cols: list[int]):
+        """Vocabulary logits at positions ``(rows[i], cols[i])`` of the tokenized batch ``enc``: [len(rows), V]."""
+        import torch
+
+        inputs = {key: value.to(self.device) for key, value in enc.items()}
+        index = (torch.tensor(rows, device=self.device), torch.tensor(cols, device=self.device))
+        with torch.inference_mode():
+            if self._head is None:
+                return self.model(**inputs).logits[index]
+            hidden = self.model.base_model(**inputs)[0]
+            return self._head(hidden[index])
 
     def _as_word(self, token_id: int, after_space: bool) -> str | None:
         """The token as a whole alphabetic word, or None for special tokens, sub-word pieces and punctuation."""

@@ -27,11 +27,12 @@ ALLOWED_POS = {
     "noun": {"NOUN", "PROPN"},
     "relation": {"ADP", "SCONJ", "ADV", "ADJ", "VERB", "PART"},
 }
-#: uncountable entries of the noun and material lists: never put in place of a plural noun ("soccers")
+#: uncountable entries of the noun and material lists: never put in place of a plural noun ("soccers") or of a
+#: noun after a/an ("a jewellery")
 MASS_NOUNS = frozenset(
     "energy furniture gas gold grass honey hydrogen ice insurance iron jelly jewellery juice leather oil oxygen "
-    "plastic rain shampoo soccer sugar traffic".split()
-)
+    "plastic rain shampoo soccer sugar traffic helium nitrogen mud sand soil steam smoke water".split()
+) | {"carbon dioxide", "man-made fibers"}
 _VERB_TAGS = {"VB", "VBP", "VBZ", "VBD", "VBN", "VBG"}
 _PLURAL_TAGS = {"NNS", "NNPS"}
 
@@ -76,6 +77,7 @@ class RuleIndex:
         self.lemma_starts = {key[0] for key in self.by_lemma}
         self._verb = int(VERB)
         self._plural_tags = {strings.add(tag) for tag in _PLURAL_TAGS}
+        self._indefinite = {strings.add("a"), strings.add("an")}
 
     def candidates(self, doc, types: tuple[str, ...]) -> list[Candidate]:
         """Every word-list match in ``doc`` whose type is in ``types``, shorter ones inside longer ones dropped."""
@@ -97,10 +99,11 @@ class RuleIndex:
                 if is_plural and length == 1:
                     keys.append(((lemma,), self.by_surface, True))
                 if any(key in index for key, index, _ in keys):
-                    found.extend(self._matches(doc[i : i + length], keys, types))
+                    counted = i > 0 and lowers[i - 1] in self._indefinite
+                    found.extend(self._matches(doc[i : i + length], keys, types, counted))
         return _drop_nested(found)
 
-    def _matches(self, span, keys, types: tuple[str, ...]) -> list[Candidate]:
+    def _matches(self, span, keys, types: tuple[str, ...], counted: bool) -> list[Candidate]:
         head = span[0]
         out, seen = [], set()
         for key, index, via_plural in keys:
@@ -117,6 +120,7 @@ class RuleIndex:
                     start=span.start_char, end=span.end_char, type=kind, text=span.text,
                     lemma=" ".join(token.lemma_.lower() for token in span), tag=head.tag_, pos=head.pos_,
                     category=entry.category, token=head.i, plural=via_plural,
+                    counted=counted and head.pos_ in ("NOUN", "PROPN"),
                 ))
         return out
 
@@ -139,7 +143,7 @@ class RuleIndex:
     def _usable(self, entry: _Entry, original: _Entry | None, candidate: Candidate) -> bool:
         if original is not None and (entry.text.lower() == original.text.lower() or entry.proper != original.proper):
             return False
-        if candidate.plural and entry.text.lower() in MASS_NOUNS:
+        if (candidate.plural or candidate.counted) and entry.text.lower() in MASS_NOUNS:
             return False
         if self.wordlists.are_synonyms(entry.text, candidate.text) or self.wordlists.are_synonyms(entry.text, candidate.lemma):
             return False
