@@ -125,3 +125,8 @@ def test_pipe_in_a_subprocess(raiv):
     assert "raiv negate:" in r.stderr and b"raiv negate" not in r.stdout
     help_text = raiv("negate", "--help")
     assert help_text.returncode == 0 and "Example:" in help_text.text and "raiv negate" in help_text.text
+
+
+def test_unusable_wordlists_folder_exits_2(run, tmp_path):
+    result, _ = run("--generator", "rule", "--wordlists", tmp_path, input="")
+    assert result.exit_code == 2 and "none of the category files" in result.stderr
