@@ -227,3 +227,8 @@ def test_no_mass_noun_after_a_or_in_a_plural(make_negator):
         for result in _many(negator, caption, 30):
             (edit,) = result.edits
             assert _strip_article(edit.after).lower() not in MASS_NOUNS | {plural(n) for n in MASS_NOUNS}
+
+
+def test_verb_particles_are_not_relations(index, nlp):
+    doc = nlp("A woman is putting on makeup.")
+    assert [c.text for c in index.candidates(doc, ("relation",))] == []

@@ -184,7 +184,7 @@ class Negator:
         return [
             Candidate(start=t.idx, end=t.idx + len(t.text), type=POS_TYPES[t.pos_], text=t.text,
                       lemma=t.lemma_.lower(), tag=t.tag_, pos=t.pos_, token=t.i)
-            for t in doc if t.pos_ in wanted and t.is_alpha
+            for t in doc if t.pos_ in wanted and t.is_alpha and t.tag_ != "RP"  # particles belong to their verb
         ]
 
     def _mlm_edits(self, jobs: list[tuple[_State, object, bool]], round_number: int) -> list[tuple[_State, object, bool]]:

@@ -113,6 +113,8 @@ class RuleIndex:
                     continue
                 if len(span) == 1 and head.pos_ not in ALLOWED_POS[entry.category]:
                     continue
+                if entry.category == "relation" and len(span) == 1 and head.tag_ == "RP":
+                    continue  # a verb particle ("putting on makeup") is part of the action, not a relation
                 if entry.category == "action" and head.pos_ != "VERB":
                     continue
                 seen.add((entry.category, via_plural))
