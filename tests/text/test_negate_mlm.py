@@ -111,3 +111,43 @@ def test_head_on_masks_only_matches_the_full_forward(tiny_mlm):
     with torch.inference_mode():
         full = tiny_mlm.model(**enc).logits[rows, cols]
     assert torch.allclose(tiny_mlm.mask_logits(enc, rows.tolist(), cols.tolist()), full, atol=1e-5)
+
+
+ROBERTA_WORDS = "a man dog cat runs walks jumps the ball box red blue green on in under .".split()
+
+
+def _tiny_roberta(directory):
+    """A 1-layer random RoBERTa masked LM with a byte-level BPE vocabulary: whole words ('Ġman', 'man') plus the
+    word-initial pieces the merges pass through ('Ġma'), which a real BPE vocabulary has too."""
+    import torch
+    from transformers import RobertaConfig, RobertaForMaskedLM, RobertaTokenizerFast
+
+    vocab = {token: i for i, token in enumerate(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])}
+    merges = []
+    for form in [f"Ġ{w}" for w in ROBERTA_WORDS] + ROBERTA_WORDS:  # spaced forms first: their merges rank first
+        for i, char in enumerate(form):
+            vocab.setdefault(char, len(vocab))
+            if i:
+                vocab.setdefault(form[: i + 1], len(vocab))
+                merges.append((form[:i], char))
+    tokenizer = RobertaTokenizerFast(vocab=vocab, merges=list(dict.fromkeys(merges)))
+    torch.manual_seed(0)
+    config = RobertaConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=64, pad_token_id=1)
+    RobertaForMaskedLM(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def test_byte_level_bpe_model_gives_whole_known_words(tmp_path, make_negator):
+    model = MaskedLM(str(_tiny_roberta(tmp_path / "roberta")), device="cpu")
+    assert model._space_marker == "Ġ" and model._head is not None
+    spaced, first = model.top_words(["a man <mask> the ball.", "<mask> dog runs."], [True, False], k=200)
+    assert spaced and first
+    assert {p.word for p in spaced + first} - set(ROBERTA_WORDS)  # pieces such as "ma" do come back here ...
+    negator = make_negator(generator="mlm", mlm=model, top_k=200, mask_tries=4)
+    captions = ["A man runs on the ball.", "The dog jumps in a red box.", "A cat walks under the blue box."] * 6
+    results = negator.negate(captions, list(range(len(captions))))
+    words = {e.after.split()[-1].lower() for r in results for e in r.edits}
+    pieces = {w[:i] for w in ROBERTA_WORDS for i in range(2, len(w))} - {"run", "jump", "walk", "do"}
+    assert words and not words & pieces, words  # ... but never make it into a negative

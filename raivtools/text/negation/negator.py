@@ -22,6 +22,17 @@ from raivtools.text.negation.wordlists import TYPES, WordLists, load_wordlists
 
 GENERATORS = ("rule", "mlm", "mixed")
 
+#: the two-letter nouns, verbs and adjectives a masked LM may fill in
+_SHORT_CONTENT_WORDS = frozenset({"go", "do", "ox", "tv", "pc"})
+
+#: adpositions (a closed class) a masked LM may put in place of another: spatial and relational ones
+_ADPOSITIONS = frozenset(
+    "aboard about above across after against along alongside amid among around as at atop before behind below "
+    "beneath beside besides between beyond by despite down during except for from in inside into like near "
+    "of off on onto opposite out outside over past per round since than through throughout to toward towards "
+    "under underneath unlike until up upon via with within without".split()
+)
+
 
 @dataclass
 class NegateConfig:
@@ -99,6 +110,7 @@ class Negator:
         self.wordlists = wordlists if wordlists is not None else load_wordlists(config.wordlists)
         self.rules = RuleIndex(self.wordlists, self.nlp.tokenizer) if config.generator != "mlm" else None
         self.mlm = mlm
+        self.lexicon = _english_lexicon(self.nlp)
         if self.mlm is None and config.generator != "rule":
             self.mlm = MaskedLM(config.mlm, device=config.device, batch_size=config.batch_size)
 
@@ -225,6 +237,10 @@ class Negator:
     def _usable_prediction(self, cand: Candidate, word: str) -> bool:
         if word.lower() == cand.text.lower() or same_lemma(cand.text, word, cand.lemma):
             return False
+        if cand.pos == "ADP" and word.lower() not in _ADPOSITIONS:
+            return False
+        if cand.pos != "ADP" and len(word) < 3 and word.lower() not in _SHORT_CONTENT_WORDS:
+            return False  # two-letter pieces ("ba", "th") are sub-word starts, even where a lexicon lists them
         return not (self.wordlists.are_synonyms(word, cand.text) or self.wordlists.are_synonyms(word, cand.lemma))
 
     def _check_in_context(self, jobs: list[_MaskJob], round_number: int) -> None:
@@ -240,7 +256,7 @@ class Negator:
             if not tries:
                 return
             for (job, cand, word, new_text, word_start), doc in zip(tries, self.nlp.pipe([t[3] for t in tries])):
-                if _keeps_pos(doc, word_start, word, cand):
+                if _keeps_pos(doc, word_start, word, cand, self.lexicon):
                     self._try_replacement(job.state, cand, word, round_number, "mlm")
                     job.options = None
 
@@ -252,12 +268,25 @@ class Negator:
         return Negative(state.text, neg_type, state.edits, None, rounds_done=len(state.edits))
 
 
-def _keeps_pos(doc, start: int, word: str, cand: Candidate) -> bool:
-    """Whether ``word`` at ``start`` is one token with the replaced token's POS (and Penn tag, but for ADP)."""
+def _keeps_pos(doc, start: int, word: str, cand: Candidate, lexicon: dict[str, object] | None) -> bool:
+    """Whether ``word`` at ``start`` is one token with the replaced token's POS (and Penn tag, but for ADP), and,
+    for nouns, verbs and adjectives, a known English word: a word-initial sub-word piece ("wal") is not."""
     token = next((t for t in doc if t.idx == start), None)
     if token is None or token.text != word or token.pos_ != cand.pos:
         return False
-    return cand.pos == "ADP" or token.tag_ == cand.tag
+    if cand.pos != "ADP" and token.tag_ != cand.tag:
+        return False
+    known = lexicon.get(cand.pos) if lexicon else None
+    return known is None or token.lemma_.lower() in known or word.lower() in known
+
+
+def _english_lexicon(nlp) -> dict[str, object] | None:
+    """Known base forms per POS from the pipeline's rule lemmatizer (WordNet's index), or None without one."""
+    try:
+        index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
+        return {"NOUN": index["noun"], "VERB": index["verb"], "ADJ": index["adj"]}
+    except (KeyError, AttributeError, ValueError):
+        return None
 
 
 def _typed_shuffle(candidates: list[Candidate], rng: np.random.Generator) -> Iterator[Candidate]:
