@@ -64,7 +64,7 @@ def main(inputs, generator, rounds, types, field, mlm_name, top_k, wordlists, sp
       raiv make-pairs toy.jsonl --kind vid-text | raiv negate --rounds 5 --mlm ./distilroberta-base
     """
     from raivtools.io.records import RecordWriter
-    from raivtools.io.report import RunSummary
+    from raivtools.io.report import RunSummary, progress
     from raivtools.text.negation import NegateConfig, Negator
 
     config = NegateConfig(generator=generator, rounds=rounds, types=types, mlm=mlm_name, top_k=top_k,
@@ -74,7 +74,7 @@ def main(inputs, generator, rounds, types, field, mlm_name, top_k, wordlists, sp
     summary = RunSummary("negate")
     counts: Counter[str] = Counter()
     with RecordWriter() as out:
-        for chunk in _chunks(inputs, field, batch_size * 4):
+        for chunk in progress(_chunks(inputs, field, batch_size * 4), desc="negate", unit="batch"):
             texts = [text if isinstance(text, str) else "" for _, text, _ in chunk]
             results = negator.negate(texts, [key for _, _, key in chunk])
             for (record, text, _), result in zip(chunk, results):
