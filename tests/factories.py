@@ -60,12 +60,18 @@ TINY_MLM_VOCAB = (
 
 def tiny_masked_lm(directory: Path, seed: int = 0) -> Path:
     """Saves a 2-layer, width-32 random ``BertForMaskedLM`` with a hand-written vocabulary to ``directory``."""
+    import inspect
+
     import torch
     from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
 
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "vocab.txt").write_text("\n".join(TINY_MLM_VOCAB) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    if "vocab" in inspect.signature(BertTokenizerFast.__init__).parameters:  # transformers >= 5 ignores vocab_file
+        tokenizer = BertTokenizerFast(vocab={word: i for i, word in enumerate(TINY_MLM_VOCAB)}, do_lower_case=True)
+    else:
+        tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    assert len(tokenizer) == len(TINY_MLM_VOCAB), "the tiny tokenizer lost its vocabulary"
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=len(TINY_MLM_VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,

@@ -57,7 +57,12 @@ _IRREGULAR_VERBS: dict[str, tuple[str, str]] = {
     "tread": ("trod", "trodden"), "understand": ("understood", "understood"), "wake": ("woke", "woken"),
     "wear": ("wore", "worn"), "weave": ("wove", "woven"), "weep": ("wept", "wept"), "win": ("won", "won"),
     "wind": ("wound", "wound"), "wring": ("wrung", "wrung"), "write": ("wrote", "written"),
+    "rewind": ("rewound", "rewound"), "unwind": ("unwound", "unwound"), "undo": ("undid", "undone"),
+    "overtake": ("overtook", "overtaken"), "withdraw": ("withdrew", "withdrawn"), "forgive": ("forgave", "forgiven"),
 }
+
+# Compound verbs whose last word is the verb ("fast forward" -> "fast forwards"); others inflect their first word.
+_HEAD_LAST_VERBS = frozenset({"fast forward", "spoon feed", "spring clean"})
 
 # Verbs of two or more syllables stressed on the last one: they double the final consonant too.
 _FINAL_STRESS = frozenset(
@@ -167,6 +172,9 @@ def past_participle(lemma: str) -> str:
 def inflect_verb(lemma: str, penn_tag: str) -> str:
     """The form of ``lemma`` that a Penn Treebank tag asks for (VB, VBP, VBZ, VBD, VBN, VBG)."""
     forms = {"VBZ": third_person, "VBD": past_tense, "VBN": past_participle, "VBG": gerund}
+    if lemma in _HEAD_LAST_VERBS:
+        modifier, _, verb = lemma.rpartition(" ")
+        return f"{modifier} {inflect_verb(verb, penn_tag)}"
     return forms[penn_tag](lemma) if penn_tag in forms else lemma
 
 

@@ -1,0 +1,153 @@
+"""The masked-LM generator (tiny random BERT built offline) and the mixed generator's fallbacks."""
+
+from __future__ import annotations
+
+import pytest
+
+from raivtools.io.errors import InputError
+from raivtools.text.negation import MaskedLM
+from raivtools.text.negation.edits import same_lemma
+from tests.text.negate_fixtures import SPACY, make_negator, nlp, tiny_mlm, tiny_mlm_dir  # noqa: F401
+
+CAPTIONS = [
+    "A man runs with a red ball in the park.",
+    "The girl is cutting bread with a knife in the kitchen.",
+    "A woman holds a small blue cat near the table.",
+    "Dogs are playing on the street.",
+    "The boy sits on a wooden chair under the table.",
+    "A big green car is near the park.",
+]
+
+
+class NoWords:
+    """A masked LM that never has a usable word (to exercise the mixed generator's fallback)."""
+
+    mask = "[MASK]"
+
+    def top_words(self, texts, after_space, k):
+        return [[] for _ in texts]
+
+
+def test_predictions_are_whole_words(tiny_mlm):
+    texts = ["a man [MASK] the ball .", "[MASK] dog runs ."]
+    for words in tiny_mlm.top_words(texts, [True, False], k=56):
+        assert words and all(p.word.isalpha() and len(p.word) > 1 for p in words)
+        assert not {p.word for p in words} & {"[UNK]", "[PAD]", "[MASK]", "[CLS]", "[SEP]", ".", ","}
+        assert [p.logprob for p in words] == sorted((p.logprob for p in words), reverse=True)
+
+
+def test_one_forward_pass_per_batch(tiny_mlm, monkeypatch):
+    calls = []
+    encoder = tiny_mlm.model.base_model
+    forward = encoder.forward
+    monkeypatch.setattr(encoder, "forward", lambda *a, **kw: calls.append(1) or forward(*a, **kw))
+    tiny_mlm.top_words(["a [MASK] runs ."] * 100, [True] * 100, k=5)
+    assert len(calls) == 2  # batch_size 64
+
+
+def test_mlm_edits_keep_pos_and_never_repeat_the_word(make_negator, nlp):
+    negator = make_negator(generator="mlm", top_k=56)
+    edited = 0
+    for seed in range(4):
+        negator.config.seed = seed
+        for caption, result in zip(CAPTIONS, negator.negate(CAPTIONS, [f"{seed}-{i}" for i in range(len(CAPTIONS))])):
+            if result.negative is None:
+                assert result.error and "masked-LM" in result.error
+                continue
+            edited += 1
+            (edit,) = result.edits
+            assert edit.generator == "mlm" and result.negative != caption
+            word_start = edit.start + len(edit.after) - len(edit.after.split()[-1])
+            old = next(t for t in nlp(caption) if t.idx == edit.start + len(edit.before) - len(edit.before.split()[-1]))
+            new = next(t for t in nlp(result.negative) if t.idx == word_start)
+            assert new.pos_ == old.pos_ and {"VERB": "action", "ADJ": "attribute", "ADP": "relation",
+                                             "NOUN": "object"}[old.pos_] == edit.type
+            assert not same_lemma(old.text, new.text, old.lemma_)
+            assert result.negative[:edit.start] == caption[:edit.start]
+            assert result.negative.endswith(caption[edit.start + len(edit.before):])  # punctuation kept
+    assert edited >= 8
+
+
+def test_typed_mlm_edits(make_negator):
+    negator = make_negator(generator="mlm", types=("object",), top_k=56)
+    results = negator.negate(CAPTIONS, list(range(len(CAPTIONS))))
+    assert any(r.negative for r in results)
+    assert all(e.type == "object" for r in results for e in r.edits)
+
+
+def test_mixed_falls_back_to_rules_when_the_mlm_has_nothing(make_negator):
+    negator = make_negator(generator="mixed", mlm=NoWords())
+    results = negator.negate(CAPTIONS * 2, list(range(12)))
+    assert all(r.negative and r.edits[0].generator == "rule" for r in results)
+
+
+def test_mixed_falls_back_to_the_mlm_when_no_rule_applies(make_negator):
+    caption = "The kid paints a toy."  # nothing here is in the word lists
+    negator = make_negator(generator="mixed", top_k=56)
+    results = negator.negate([caption] * 8, list(range(8)))
+    assert any(r.negative for r in results)
+    assert all(e.generator == "mlm" for r in results for e in r.edits)
+
+
+def test_mixed_uses_both_generators(make_negator):
+    negator = make_negator(generator="mixed", rounds=3, top_k=56)
+    results = negator.negate(CAPTIONS * 3, list(range(18)))
+    generators = {e.generator for r in results for e in r.edits}
+    assert generators == {"rule", "mlm"}
+
+
+def test_unloadable_mlm_is_an_input_error(tmp_path):
+    with pytest.raises(InputError) as info:
+        MaskedLM(str(tmp_path / "missing"))
+    assert "--mlm PATH" in info.value.message and "--generator rule" in info.value.message
+
+
+def test_head_on_masks_only_matches_the_full_forward(tiny_mlm):
+    import torch
+
+    enc = tiny_mlm.tokenizer(["a man [MASK] the ball .", "the [MASK] runs"], padding=True, return_tensors="pt")
+    rows, cols = (enc["input_ids"] == tiny_mlm.tokenizer.mask_token_id).nonzero(as_tuple=True)
+    assert tiny_mlm._head is not None
+    with torch.inference_mode():
+        full = tiny_mlm.model(**enc).logits[rows, cols]
+    assert torch.allclose(tiny_mlm.mask_logits(enc, rows.tolist(), cols.tolist()), full, atol=1e-5)
+
+
+ROBERTA_WORDS = "a man dog cat runs walks jumps the ball box red blue green on in under .".split()
+
+
+def _tiny_roberta(directory):
+    """A 1-layer random RoBERTa masked LM with a byte-level BPE vocabulary: whole words ('Ġman', 'man') plus the
+    word-initial pieces the merges pass through ('Ġma'), which a real BPE vocabulary has too."""
+    import torch
+    from transformers import RobertaConfig, RobertaForMaskedLM, RobertaTokenizerFast
+
+    vocab = {token: i for i, token in enumerate(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])}
+    merges = []
+    for form in [f"Ġ{w}" for w in ROBERTA_WORDS] + ROBERTA_WORDS:  # spaced forms first: their merges rank first
+        for i, char in enumerate(form):
+            vocab.setdefault(char, len(vocab))
+            if i:
+                vocab.setdefault(form[: i + 1], len(vocab))
+                merges.append((form[:i], char))
+    tokenizer = RobertaTokenizerFast(vocab=vocab, merges=list(dict.fromkeys(merges)))
+    torch.manual_seed(0)
+    config = RobertaConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=64, pad_token_id=1)
+    RobertaForMaskedLM(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def test_byte_level_bpe_model_gives_whole_known_words(tmp_path, make_negator):
+    model = MaskedLM(str(_tiny_roberta(tmp_path / "roberta")), device="cpu")
+    assert model._space_marker == "Ġ" and model._head is not None
+    spaced, first = model.top_words(["a man <mask> the ball.", "<mask> dog runs."], [True, False], k=200)
+    assert spaced and first
+    assert {p.word for p in spaced + first} - set(ROBERTA_WORDS)  # pieces such as "ma" do come back here ...
+    negator = make_negator(generator="mlm", mlm=model, top_k=200, mask_tries=4)
+    captions = ["A man runs on the ball.", "The dog jumps in a red box.", "A cat walks under the blue box."] * 6
+    results = negator.negate(captions, list(range(len(captions))))
+    words = {e.after.split()[-1].lower() for r in results for e in r.edits}
+    pieces = {w[:i] for w in ROBERTA_WORDS for i in range(2, len(w))} - {"run", "jump", "walk", "do"}
+    assert words and not words & pieces, words  # ... but never make it into a negative
