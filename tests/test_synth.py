@@ -14,12 +14,12 @@ from raivtools.synth import (
     third_person, unit_polygon, with_article,
 )
 
-CONFIG = SynthConfig(n=48, seed=3, image_fraction=0.3, frames=16, fps=8, size=80)
+CONFIG = SynthConfig(n=40, seed=3, image_fraction=0.3, frames=12, fps=6, size=72)
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
-    """48 items made in-process, their decoded pixels, and each frame's colour masks."""
+    """40 items made in-process, their decoded pixels, and each frame's colour masks."""
     out = tmp_path_factory.mktemp("toy")
     records = list(generate(CONFIG, str(out), workers=1))
     pixels = [decode(record) for record in records]
@@ -184,6 +184,7 @@ def test_named_colour_size_and_visibility_match_pixels(toy):
 
 def test_positions_and_motion_match_pixels(toy):
     records, pixels, masks = toy
+    checked = set()
     for record, frame_masks in zip(records, masks):
         scene = record["scene"]
         for shape in scene["shapes"]:
@@ -198,6 +199,19 @@ def test_positions_and_motion_match_pixels(toy):
             (x0, y0), (x1, y1) = (centroid(frame_masks[k][actor["color"]]) for k in (0, -1))
             assert (x1 - x0) * ux + (y1 - y0) * uy > 0.15 * CONFIG.size, record["caption"]
             assert abs((x1 - x0) * uy) + abs((y1 - y0) * ux) < 2, record["caption"]
+        if scene["action"] in ("push", "touch"):  # A ends up against B
+            actor, other = scene["shapes"]
+            gaps = [pixel_gap(by_colour[actor["color"]], by_colour[other["color"]]) for by_colour in frame_masks]
+            assert gaps[-1] <= 2 and gaps[0] > gaps[-1], (record["caption"], gaps)
+            checked.add(scene["action"])
+    assert checked == {"push", "touch"}
+
+
+def pixel_gap(a: np.ndarray, b: np.ndarray) -> int:
+    """Empty pixels between the boxes of two masks along the axis that separates them."""
+    (a_rows, a_cols), (b_rows, b_cols) = np.nonzero(a), np.nonzero(b)
+    return int(max(b_cols.min() - a_cols.max(), a_cols.min() - b_cols.max(),
+                   b_rows.min() - a_rows.max(), a_rows.min() - b_rows.max()) - 1)
 
 
 def test_grow_shrink_jump_spin_match_pixels(tmp_path):
