@@ -334,7 +334,8 @@ def _blink(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -
 def _push(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
     """A reaches B at 40 % of the clip, then both move on together."""
     travel = rng.uniform(0.15, 0.3) * size * _ramp(t, 0.4, 1.0)
-    _shift(plan.actor, plan.direction, _box_gap(plan.actor, plan.other) * _ramp(t, 0.0, 0.4) + travel)
+    reach = contact_distance(plan.actor, plan.other, plan.direction)
+    _shift(plan.actor, plan.direction, reach * _ramp(t, 0.0, 0.4) + travel)
     _shift(plan.other, plan.direction, travel)
 
 
@@ -347,7 +348,7 @@ def _pull(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) ->
 
 def _touch(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
     """A reaches B at 70 % of the clip and stays there."""
-    _shift(plan.actor, plan.direction, _box_gap(plan.actor, plan.other) * _ramp(t, 0.0, 0.7))
+    _shift(plan.actor, plan.direction, contact_distance(plan.actor, plan.other, plan.direction) * _ramp(t, 0.0, 0.7))
 
 
 def _still(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
@@ -362,11 +363,33 @@ MOTIONS = {
 }
 
 
-def _box_gap(a: ShapeTrack, b: ShapeTrack) -> float:
-    """Pixels between the two drawn shapes' boxes along the axis that separates them in frame 0."""
-    al, at, ar, ab = a.boxes()[0]
-    bl, bt, br, bb = b.boxes()[0]
-    return float(max(bl - ar, al - br, bt - ab, at - bb))
+def contact_distance(a: ShapeTrack, b: ShapeTrack, direction: str) -> float:
+    """How far A can move towards ``direction`` (from frame 0) before its outline touches B's.
+
+    Translating one polygon onto another, first contact is a corner of one meeting an edge of the other, so
+    this casts a ray from every corner of A along the direction onto B's edges, and from every corner of B
+    backwards onto A's edges, and takes the nearest hit (infinity if they never meet).
+    """
+    u = np.array(DIRECTIONS[direction], float)
+    return min(_ray_hits(a.outline(0), b.outline(0), u), _ray_hits(b.outline(0), a.outline(0), -u))
+
+
+def _cross(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """z-component of the 2-D cross product over the last axis."""
+    return p[..., 0] * q[..., 1] - p[..., 1] * q[..., 0]
+
+
+def _ray_hits(corners: np.ndarray, polygon: np.ndarray, u: np.ndarray) -> float:
+    """The smallest t >= 0 with ``corner + t * u`` on an edge of ``polygon``, over all corners."""
+    start, end = polygon, np.roll(polygon, -1, axis=0)
+    edge = end - start  # [E, 2]
+    offset = start[None, :, :] - corners[:, None, :]  # [V, E, 2]
+    denominator = _cross(u[None, None, :], edge[None, :, :])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = _cross(offset, edge[None, :, :]) / denominator  # distance along the ray
+        s = _cross(offset, u[None, None, :]) / denominator  # position along the edge
+    hits = (np.abs(denominator) > 1e-12) & (t >= -1e-9) & (s >= 0) & (s <= 1)
+    return float(t[hits].min()) if hits.any() else float("inf")
 
 
 def _choose_action(rng: np.random.Generator, kind: str) -> str:

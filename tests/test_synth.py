@@ -174,9 +174,10 @@ def test_named_colour_size_and_visibility_match_pixels(toy):
                 if k in shape["hidden_frames"]:  # a few blended edge pixels of the other shape may match
                     assert area < 8, (record["caption"], k)
                 elif r is not None:  # size unchanged: area matches the drawn polygon of that radius
-                    # rasterising and chroma blur move about half a pixel of the outline in or out
+                    # rasterising and chroma blur move about half a pixel of the outline in or out (more where
+                    # two shapes touch and their colours blend)
                     expected, perimeter = polygon_area_and_perimeter(shape["shape"], r)
-                    assert expected - perimeter < area < expected + perimeter, (record["caption"], k, area, expected)
+                    assert abs(area - expected) < 1.3 * perimeter, (record["caption"], k, area, expected)
         big, small = synth.SIZES["big"] * CONFIG.size, synth.SIZES["small"] * CONFIG.size
         for shape in scene["shapes"]:
             assert shape["start"]["r"] == pytest.approx(big if shape["size"] == "big" else small, abs=0.01)
@@ -197,14 +198,25 @@ def test_positions_and_motion_match_pixels(toy):
             actor = scene["shapes"][0 if scene["action"] != "push" else 1]
             ux, uy = synth.DIRECTIONS[scene["direction"]]
             (x0, y0), (x1, y1) = (centroid(frame_masks[k][actor["color"]]) for k in (0, -1))
-            assert (x1 - x0) * ux + (y1 - y0) * uy > 0.15 * CONFIG.size, record["caption"]
+            assert (x1 - x0) * ux + (y1 - y0) * uy > 0.12 * CONFIG.size, record["caption"]  # travel >= 0.15 size
             assert abs((x1 - x0) * uy) + abs((y1 - y0) * ux) < 2, record["caption"]
-        if scene["action"] in ("push", "touch"):  # A ends up against B
-            actor, other = scene["shapes"]
-            gaps = [pixel_gap(by_colour[actor["color"]], by_colour[other["color"]]) for by_colour in frame_masks]
-            assert gaps[-1] <= 2 and gaps[0] > gaps[-1], (record["caption"], gaps)
+        if scene["action"] in ("push", "touch"):  # A ends up against B, in the drawn (lossless) frames
+            plan = plan_item(CONFIG, records.index(record))
+            last = synth.render(plan, CONFIG.size)[-1]
+            a, b = ((last == COLORS[shape["color"]]).all(-1) for shape in scene["shapes"])
+            assert (grow(grow(a)) & b).any(), record["caption"]  # at most one empty pixel between (pointed tips)
+            gaps = [pixel_gap(by_colour[scene["shapes"][0]["color"]], by_colour[scene["shapes"][1]["color"]])
+                    for by_colour in frame_masks]
+            assert gaps[0] > gaps[-1], (record["caption"], gaps)
             checked.add(scene["action"])
     assert checked == {"push", "touch"}
+
+
+def grow(mask: np.ndarray) -> np.ndarray:
+    """``mask`` and its 8 neighbours."""
+    padded, (height, width) = np.pad(mask, 1), mask.shape
+    return np.any([padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width]
+                   for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
 
 
 def pixel_gap(a: np.ndarray, b: np.ndarray) -> int:
