@@ -430,7 +430,7 @@ def _sample_shapes(rng: np.random.Generator, background: Background, action: str
 def _spacing(rng: np.random.Generator, action: str, relation: str) -> tuple[float, float]:
     """(gap as a fraction of the frame side, largest offset across the axis as a fraction of the smaller radius)."""
     if action in ("push", "pull", "touch"):
-        return rng.uniform(0.05, 0.15), 0.15  # nearly in line, so contact and the rope look right
+        return rng.uniform(0.05, 0.15), 0.0  # centres in line: contact is head-on and the rope straight
     if action == "hover":
         return rng.uniform(0.08, 0.2), 0.5  # a clear gap: hovering, not resting on B
     if relation == "next to":
