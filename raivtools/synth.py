@@ -100,7 +100,7 @@ IMAGE_VERBS = ("sit", "lean", "hover")
 ROPE_RGB = (110, 110, 110)
 #: how far a shape colour must stay from a background's colours (RGB distance)
 MIN_CONTRAST = 90.0
-#: frames of a 10-item block: the 7:1:2 train/val/test split is exact in every block of 10 items
+#: the splits of a block of 10 consecutive items (shuffled per block), so 7:1:2 is exact in every block
 SPLIT_BLOCK = ("train",) * 7 + ("val",) + ("test",) * 2
 
 
@@ -213,7 +213,8 @@ def relations_at(a_box: np.ndarray, b_box: np.ndarray, size: int) -> set[str]:
     al, at, ar, ab = (float(v) for v in a_box)
     bl, bt, br, bb = (float(v) for v in b_box)
     dx, dy = (bl + br - al - ar) / 2, (bt + bb - at - ab) / 2
-    margin = 0.05 * size
+    margin, touch = 0.05 * size, 1e-6  # ``touch``: shapes in contact (push, touch) have boxes that just meet
+    ar, ab = ar - touch, ab - touch
     found = set()
     if ar <= bl and dx >= abs(dy) + margin:
         found.add("left of")

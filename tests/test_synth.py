@@ -339,7 +339,8 @@ def outline_mask(shape: dict, angle: float, size: int) -> np.ndarray:
 
     canvas = Image.new("1", (size, size))
     state = shape["start"]
-    ImageDraw.Draw(canvas).polygon(synth.shape_outline(shape["shape"], state["x"], state["y"], state["r"], angle), fill=1)
+    outline = synth.shape_outline(shape["shape"], state["x"], state["y"], state["r"], angle)
+    ImageDraw.Draw(canvas).polygon(outline, fill=1)
     return np.asarray(canvas, bool)
 
 
