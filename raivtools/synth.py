@@ -214,15 +214,14 @@ def relations_at(a_box: np.ndarray, b_box: np.ndarray, size: int) -> set[str]:
     bl, bt, br, bb = (float(v) for v in b_box)
     dx, dy = (bl + br - al - ar) / 2, (bt + bb - at - ab) / 2
     margin, touch = 0.05 * size, 1e-6  # ``touch``: shapes in contact (push, touch) have boxes that just meet
-    ar, ab = ar - touch, ab - touch
     found = set()
-    if ar <= bl and dx >= abs(dy) + margin:
+    if ar <= bl + touch and dx >= abs(dy) + margin:
         found.add("left of")
-    if al >= br and -dx >= abs(dy) + margin:
+    if al + touch >= br and -dx >= abs(dy) + margin:
         found.add("right of")
-    if ab <= bt and dy >= abs(dx) + margin:
+    if ab <= bt + touch and dy >= abs(dx) + margin:
         found.add("above")
-    if at >= bb and -dy >= abs(dx) + margin:
+    if at + touch >= bb and -dy >= abs(dx) + margin:
         found.add("below")
     gap = max(bl - ar, al - br)
     if found & {"left of", "right of"} and gap <= 0.12 * size and abs(dy) <= max(ab - at, bb - bt) / 2:
