@@ -93,7 +93,8 @@ AHEAD = {"right": "right of", "left": "left of", "down": "below", "up": "above"}
 INTRANSITIVE_ACTIONS = ("move", "jump", "bounce", "spin", "grow", "shrink", "appear", "disappear", "blink")
 TRANSITIVE_ACTIONS = ("push", "pull", "touch")
 VIDEO_ACTIONS = INTRANSITIVE_ACTIONS + TRANSITIVE_ACTIONS
-#: poses in stills: ``lean`` (Table 8 action) tilts the shape, ``hover`` (Table 8 action) only above B
+#: poses in stills: ``lean`` (Table 8 action) tilts the shape, ``hover`` (Table 8 action) only above B,
+#: ``sit`` (not a Table 8 action; "sitting on" is a Table 8 relation) is upright
 IMAGE_VERBS = ("sit", "lean", "hover")
 
 #: the colour the rope of ``pull`` is drawn in (thin, so it never dominates a shape's pixels)
