@@ -93,14 +93,15 @@ AHEAD = {"right": "right of", "left": "left of", "down": "below", "up": "above"}
 INTRANSITIVE_ACTIONS = ("move", "jump", "bounce", "spin", "grow", "shrink", "appear", "disappear", "blink")
 TRANSITIVE_ACTIONS = ("push", "pull", "touch")
 VIDEO_ACTIONS = INTRANSITIVE_ACTIONS + TRANSITIVE_ACTIONS
-#: poses in stills: ``lean`` (Table 8 action) tilts the shape, ``hover`` (Table 8 action) only above B
+#: poses in stills: ``lean`` (Table 8 action) tilts the shape, ``hover`` (Table 8 action) only above B,
+#: ``sit`` (not a Table 8 action; "sitting on" is a Table 8 relation) is upright
 IMAGE_VERBS = ("sit", "lean", "hover")
 
 #: the colour the rope of ``pull`` is drawn in (thin, so it never dominates a shape's pixels)
 ROPE_RGB = (110, 110, 110)
 #: how far a shape colour must stay from a background's colours (RGB distance)
 MIN_CONTRAST = 90.0
-#: frames of a 10-item block: the 7:1:2 train/val/test split is exact in every block of 10 items
+#: the splits of a block of 10 consecutive items (shuffled per block), so 7:1:2 is exact in every block
 SPLIT_BLOCK = ("train",) * 7 + ("val",) + ("test",) * 2
 
 
@@ -213,15 +214,15 @@ def relations_at(a_box: np.ndarray, b_box: np.ndarray, size: int) -> set[str]:
     al, at, ar, ab = (float(v) for v in a_box)
     bl, bt, br, bb = (float(v) for v in b_box)
     dx, dy = (bl + br - al - ar) / 2, (bt + bb - at - ab) / 2
-    margin = 0.05 * size
+    margin, touch = 0.05 * size, 1e-6  # ``touch``: shapes in contact (push, touch) have boxes that just meet
     found = set()
-    if ar <= bl and dx >= abs(dy) + margin:
+    if ar <= bl + touch and dx >= abs(dy) + margin:
         found.add("left of")
-    if al >= br and -dx >= abs(dy) + margin:
+    if al + touch >= br and -dx >= abs(dy) + margin:
         found.add("right of")
-    if ab <= bt and dy >= abs(dx) + margin:
+    if ab <= bt + touch and dy >= abs(dx) + margin:
         found.add("above")
-    if at >= bb and -dy >= abs(dx) + margin:
+    if at + touch >= bb and -dy >= abs(dx) + margin:
         found.add("below")
     gap = max(bl - ar, al - br)
     if found & {"left of", "right of"} and gap <= 0.12 * size and abs(dy) <= max(ab - at, bb - bt) / 2:
@@ -334,7 +335,8 @@ def _blink(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -
 def _push(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
     """A reaches B at 40 % of the clip, then both move on together."""
     travel = rng.uniform(0.15, 0.3) * size * _ramp(t, 0.4, 1.0)
-    _shift(plan.actor, plan.direction, _box_gap(plan.actor, plan.other) * _ramp(t, 0.0, 0.4) + travel)
+    reach = contact_distance(plan.actor, plan.other, plan.direction)
+    _shift(plan.actor, plan.direction, reach * _ramp(t, 0.0, 0.4) + travel)
     _shift(plan.other, plan.direction, travel)
 
 
@@ -347,7 +349,7 @@ def _pull(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) ->
 
 def _touch(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
     """A reaches B at 70 % of the clip and stays there."""
-    _shift(plan.actor, plan.direction, _box_gap(plan.actor, plan.other) * _ramp(t, 0.0, 0.7))
+    _shift(plan.actor, plan.direction, contact_distance(plan.actor, plan.other, plan.direction) * _ramp(t, 0.0, 0.7))
 
 
 def _still(rng: np.random.Generator, plan: ItemPlan, t: np.ndarray, size: int) -> None:
@@ -362,11 +364,33 @@ MOTIONS = {
 }
 
 
-def _box_gap(a: ShapeTrack, b: ShapeTrack) -> float:
-    """Pixels between the two drawn shapes' boxes along the axis that separates them in frame 0."""
-    al, at, ar, ab = a.boxes()[0]
-    bl, bt, br, bb = b.boxes()[0]
-    return float(max(bl - ar, al - br, bt - ab, at - bb))
+def contact_distance(a: ShapeTrack, b: ShapeTrack, direction: str) -> float:
+    """How far A can move towards ``direction`` (from frame 0) before its outline touches B's.
+
+    Translating one polygon onto another, first contact is a corner of one meeting an edge of the other, so
+    this casts a ray from every corner of A along the direction onto B's edges, and from every corner of B
+    backwards onto A's edges, and takes the nearest hit (infinity if they never meet).
+    """
+    u = np.array(DIRECTIONS[direction], float)
+    return min(_ray_hits(a.outline(0), b.outline(0), u), _ray_hits(b.outline(0), a.outline(0), -u))
+
+
+def _cross(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """z-component of the 2-D cross product over the last axis."""
+    return p[..., 0] * q[..., 1] - p[..., 1] * q[..., 0]
+
+
+def _ray_hits(corners: np.ndarray, polygon: np.ndarray, u: np.ndarray) -> float:
+    """The smallest t >= 0 with ``corner + t * u`` on an edge of ``polygon``, over all corners."""
+    start, end = polygon, np.roll(polygon, -1, axis=0)
+    edge = end - start  # [E, 2]
+    offset = start[None, :, :] - corners[:, None, :]  # [V, E, 2]
+    denominator = _cross(u[None, None, :], edge[None, :, :])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = _cross(offset, edge[None, :, :]) / denominator  # distance along the ray
+        s = _cross(offset, u[None, None, :]) / denominator  # position along the edge
+    hits = (np.abs(denominator) > 1e-12) & (t >= -1e-9) & (s >= 0) & (s <= 1)
+    return float(t[hits].min()) if hits.any() else float("inf")
 
 
 def _choose_action(rng: np.random.Generator, kind: str) -> str:
@@ -407,7 +431,7 @@ def _sample_shapes(rng: np.random.Generator, background: Background, action: str
 def _spacing(rng: np.random.Generator, action: str, relation: str) -> tuple[float, float]:
     """(gap as a fraction of the frame side, largest offset across the axis as a fraction of the smaller radius)."""
     if action in ("push", "pull", "touch"):
-        return rng.uniform(0.05, 0.15), 0.15  # nearly in line, so contact and the rope look right
+        return rng.uniform(0.05, 0.15), 0.0  # centres in line: contact is head-on and the rope straight
     if action == "hover":
         return rng.uniform(0.08, 0.2), 0.5  # a clear gap: hovering, not resting on B
     if relation == "next to":

@@ -14,12 +14,12 @@ from raivtools.synth import (
     third_person, unit_polygon, with_article,
 )
 
-CONFIG = SynthConfig(n=48, seed=3, image_fraction=0.3, frames=16, fps=8, size=80)
+CONFIG = SynthConfig(n=40, seed=3, image_fraction=0.3, frames=12, fps=6, size=72)
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
-    """48 items made in-process, their decoded pixels, and each frame's colour masks."""
+    """40 items made in-process, their decoded pixels, and each frame's colour masks."""
     out = tmp_path_factory.mktemp("toy")
     records = list(generate(CONFIG, str(out), workers=1))
     pixels = [decode(record) for record in records]
@@ -174,9 +174,10 @@ def test_named_colour_size_and_visibility_match_pixels(toy):
                 if k in shape["hidden_frames"]:  # a few blended edge pixels of the other shape may match
                     assert area < 8, (record["caption"], k)
                 elif r is not None:  # size unchanged: area matches the drawn polygon of that radius
-                    # rasterising and chroma blur move about half a pixel of the outline in or out
+                    # rasterising and chroma blur move about half a pixel of the outline in or out (more where
+                    # two shapes touch and their colours blend)
                     expected, perimeter = polygon_area_and_perimeter(shape["shape"], r)
-                    assert expected - perimeter < area < expected + perimeter, (record["caption"], k, area, expected)
+                    assert abs(area - expected) < 1.3 * perimeter, (record["caption"], k, area, expected)
         big, small = synth.SIZES["big"] * CONFIG.size, synth.SIZES["small"] * CONFIG.size
         for shape in scene["shapes"]:
             assert shape["start"]["r"] == pytest.approx(big if shape["size"] == "big" else small, abs=0.01)
@@ -184,6 +185,7 @@ def test_named_colour_size_and_visibility_match_pixels(toy):
 
 def test_positions_and_motion_match_pixels(toy):
     records, pixels, masks = toy
+    checked = set()
     for record, frame_masks in zip(records, masks):
         scene = record["scene"]
         for shape in scene["shapes"]:
@@ -196,8 +198,32 @@ def test_positions_and_motion_match_pixels(toy):
             actor = scene["shapes"][0 if scene["action"] != "push" else 1]
             ux, uy = synth.DIRECTIONS[scene["direction"]]
             (x0, y0), (x1, y1) = (centroid(frame_masks[k][actor["color"]]) for k in (0, -1))
-            assert (x1 - x0) * ux + (y1 - y0) * uy > 0.15 * CONFIG.size, record["caption"]
+            assert (x1 - x0) * ux + (y1 - y0) * uy > 0.12 * CONFIG.size, record["caption"]  # travel >= 0.15 size
             assert abs((x1 - x0) * uy) + abs((y1 - y0) * ux) < 2, record["caption"]
+        if scene["action"] in ("push", "touch"):  # A ends up against B, in the drawn (lossless) frames
+            plan = plan_item(CONFIG, records.index(record))
+            last = synth.render(plan, CONFIG.size)[-1]
+            a, b = ((last == COLORS[shape["color"]]).all(-1) for shape in scene["shapes"])
+            assert (grow(grow(a)) & b).any(), record["caption"]  # at most one empty pixel between (pointed tips)
+            gaps = [pixel_gap(by_colour[scene["shapes"][0]["color"]], by_colour[scene["shapes"][1]["color"]])
+                    for by_colour in frame_masks]
+            assert gaps[0] > gaps[-1], (record["caption"], gaps)
+            checked.add(scene["action"])
+    assert checked == {"push", "touch"}
+
+
+def grow(mask: np.ndarray) -> np.ndarray:
+    """``mask`` and its 8 neighbours."""
+    padded, (height, width) = np.pad(mask, 1), mask.shape
+    return np.any([padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width]
+                   for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
+
+
+def pixel_gap(a: np.ndarray, b: np.ndarray) -> int:
+    """Empty pixels between the boxes of two masks along the axis that separates them."""
+    (a_rows, a_cols), (b_rows, b_cols) = np.nonzero(a), np.nonzero(b)
+    return int(max(b_cols.min() - a_cols.max(), a_cols.min() - b_cols.max(),
+                   b_rows.min() - a_rows.max(), a_rows.min() - b_rows.max()) - 1)
 
 
 def test_grow_shrink_jump_spin_match_pixels(tmp_path):
@@ -313,7 +339,8 @@ def outline_mask(shape: dict, angle: float, size: int) -> np.ndarray:
 
     canvas = Image.new("1", (size, size))
     state = shape["start"]
-    ImageDraw.Draw(canvas).polygon(synth.shape_outline(shape["shape"], state["x"], state["y"], state["r"], angle), fill=1)
+    outline = synth.shape_outline(shape["shape"], state["x"], state["y"], state["r"], angle)
+    ImageDraw.Draw(canvas).polygon(outline, fill=1)
     return np.asarray(canvas, bool)
 
 
