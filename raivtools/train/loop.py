@@ -251,6 +251,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=config.precision == "fp16")
         self.wrapped = self._wrap(self.model)
         self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
+        self.epoch_losses: list[float] = []
         self.best: float | None = None
 
     # -------------------------------------------------------------------------------------------- setup
@@ -383,7 +384,7 @@ class Trainer:
         batches = self._epoch_batches(examples)
         groups = [batches[i:i + self.config.grad_accum] for i in range(0, len(batches), self.config.grad_accum)]
         self.wrapped.train()
-        losses: list[float] = []
+        losses = self.epoch_losses  # losses of this epoch's earlier steps, when resumed mid-epoch
         first_group = self.batch_in_epoch // self.config.grad_accum
         for group_number, group in enumerate(groups[first_group:], start=first_group):
             losses.append(self._optimizer_step(examples, group, group_number * self.config.grad_accum))
@@ -442,6 +443,7 @@ class Trainer:
         val = self.validate() if self.dist.is_main else {}
         self.epoch += 1
         self.batch_in_epoch = 0
+        self.epoch_losses = []
         line = {"event": "epoch", "epoch": self.epoch, "step": self.step, "train_loss": train_loss,
                 "lr": self.current_lr(), "val": val}
         if self.dist.is_main:
@@ -494,6 +496,7 @@ class Trainer:
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
             "epoch": self.epoch, "step": self.step, "batch_in_epoch": self.batch_in_epoch,
+            "epoch_losses": list(self.epoch_losses),
             "best": self.best, "torch_rng": torch.get_rng_state(),
         }
         if self.device.type == "cuda":
@@ -509,6 +512,7 @@ class Trainer:
         self.scaler.load_state_dict(state["scaler"])
         self.epoch, self.step, self.batch_in_epoch = state["epoch"], state["step"], state["batch_in_epoch"]
         self.best = state["best"]
+        self.epoch_losses = list(state["epoch_losses"])
         torch.set_rng_state(state["torch_rng"].cpu())
         if "cuda_rng" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)

@@ -17,7 +17,6 @@ from raivtools.models.layers import (
 )
 from raivtools.models.navero import hard_negatives, parse_losses, vtc_loss
 
-torch.set_num_threads(1)
 TINY = {"feature_dim": 16, "width": 32, "heads": 2, "text_layers": 2, "mlp_ratio": 2.0, "dropout": 0.0,
         "context_length": 16}
 RAIV_ARCHS = ("raiv-late", "raiv-mid", "raiv-early")
