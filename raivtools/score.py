@@ -16,7 +16,6 @@ What each record gets (the report relies on exactly this):
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -171,25 +170,25 @@ def score_records(model, located: Sequence[tuple[str, int, dict[str, Any]]], fea
 
 
 def validation_metrics(records: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """The per-epoch numbers the loop logs, from scored records: ``accuracy`` (pairs, score > 0.5 vs label),
-    ``mc_accuracy`` (reasoning), ``acc`` and ``acc_hat`` (records with a negative, seed 004 eq. 5-6)."""
-    metrics: dict[str, float] = {}
+    """The per-epoch numbers the loop logs, from scored records, with the report's metric functions:
+    ``accuracy`` (pairs), ``mc_accuracy`` (reasoning, ties wrong), ``acc`` and ``acc_hat`` (records with a
+    negative, seed 004 eq. 5-6)."""
+    from raivtools import metrics as m
+
+    out: dict[str, float] = {}
     pairs = [r for r in records if isinstance(r.get("score"), float) and r.get("label") is not None]
     if pairs:
-        metrics["accuracy"] = _mean((r["score"] > 0.5) == bool(r["label"]) for r in pairs)
-    reasoning = [r for r in records if "reason_pred" in r and (r.get("reason") or {}).get("answer") is not None]
+        out["accuracy"] = m.pair_accuracy([bool(r["label"]) for r in pairs], [r["score"] for r in pairs])
+    reasoning = [r for r in records if "reason_scores" in r and (r.get("reason") or {}).get("answer") is not None]
     if reasoning:
-        metrics["mc_accuracy"] = _mean(r["reason_pred"] == r["reason"]["answer"] for r in reasoning)
+        out["mc_accuracy"] = m.multiple_choice_accuracy([r["reason_scores"] for r in reasoning],
+                                                        [r["reason"]["answer"] for r in reasoning])
     negatives = [r["score"] for r in records if isinstance(r.get("score"), dict)]
     if negatives:
-        metrics["acc"] = _mean(s["pos"] > s["neg"] for s in negatives)
-        metrics["acc_hat"] = (_mean(s["pos"] > 0.5 for s in negatives) + _mean(s["neg"] < 0.5 for s in negatives)) / 2
-    return metrics
-
-
-def _mean(values) -> float:
-    values = [float(v) for v in values]
-    return sum(values) / len(values) if values else math.nan
+        pos, neg = [s["pos"] for s in negatives], [s["neg"] for s in negatives]
+        out["acc"] = m.aaro_acc(pos, neg)
+        out["acc_hat"] = m.aaro_acc_hat(pos, neg)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ command

@@ -173,15 +173,14 @@ class TrainData:
     train: list[Example]
     val_records: list[tuple[str, int, dict[str, Any]]]  # located validation records (scored whole each epoch)
     skipped: int  # training records left out for lack of features
-    tsp_records: list[dict[str, Any]] = field(default_factory=list)  # SRL records mined each epoch (tsp)
+    miner: Any = None  # tsp: a PairMiner that mines new pairs every epoch
+    miner_items: int = 0  # tsp: SRL items the miner pairs up
 
     def epoch_examples(self, config: TrainConfig, epoch: int, features: FeatureSource) -> list[Example]:
         """This epoch's training examples (tsp mines new pairs every epoch)."""
-        if not self.tsp_records:
+        if self.miner is None:
             return self.train
-        from raivtools.train.tsp import tsp_examples
-
-        return tsp_examples(self.tsp_records, rng_for(config.seed, "tsp", epoch), config.sampling, features)
+        return self.miner.examples(rng_for(config.seed, "tsp", epoch), features)
 
 
 def natural_task(input_kind: str) -> str:
@@ -198,17 +197,25 @@ def load_data(config: TrainConfig, task: str, features: FeatureSource) -> TrainD
         val_located = [item for item in located if split_of(item[2]) == "val"]
     train_located = fraction_of(train_located, config.train_fraction, config.seed)
     if task == "tsp":
-        from raivtools.train.tsp import check_tsp_available, validation_pairs
-
-        check_tsp_available()
-        records = [record for _, _, record in train_located]
-        val_pairs = validation_pairs([r for _, _, r in val_located], rng_for(config.seed, "tsp-val"), config.sampling)
-        return TrainData([], [("<tsp-val>", i + 1, r) for i, r in enumerate(val_pairs)], 0, records)
+        return _tsp_data(config, train_located, val_located)
     _, examples = examples_for(task, train_located)
     examples, problems = usable(examples, features)
     for index, reason in list(problems.items())[:5]:
         warn(f"training record {index}: {reason}; left out")
     return TrainData(examples, val_located, len(problems))
+
+
+def _tsp_data(config: TrainConfig, train_located: list, val_located: list) -> TrainData:
+    """tsp: a miner over the training SRL records, and validation pairs mined once from the val records."""
+    from raivtools.train.tsp import PairMiner, check_tsp_available
+
+    check_tsp_available()
+    miner = PairMiner([r for _, _, r in train_located], config.sampling)
+    val_pairs: list[dict[str, Any]] = []
+    if val_located:
+        val_pairs = PairMiner([r for _, _, r in val_located], config.sampling).mine(rng_for(config.seed, "tsp-val"))
+    val = [("<tsp-val>", i + 1, record) for i, record in enumerate(val_pairs)]
+    return TrainData([], val, 0, miner=miner, miner_items=miner.target)
 
 
 def fraction_of(items: list, fraction: float, seed: int) -> list:
@@ -305,7 +312,7 @@ class Trainer:
         return DistributedDataParallel(model, device_ids=device_ids, find_unused_parameters=True)
 
     def _steps_per_epoch(self) -> int:
-        count = len(self.data.train) if not self.data.tsp_records else len(self.data.tsp_records)
+        count = len(self.data.train) if self.data.miner is None else self.data.miner_items
         if count == 0:
             raise InputError("no training examples: the inputs have no usable records with split 'train' "
                              "(records without a split count as train)")
@@ -365,7 +372,7 @@ class Trainer:
             "tokenizer": {"kind": "open_clip-bpe", "context_length": self.model.config.context_length},
             "features": {"dir": self.config.features, "meta": self.features.store.meta, "dim": self.features.dim},
             "steps": {"per_epoch": self.steps_per_epoch, "total": self.total_steps},
-            "data": {"train_examples": len(self.data.train) or len(self.data.tsp_records),
+            "data": {"train_examples": len(self.data.train) or self.data.miner_items,
                      "val_records": len(self.data.val_records), "skipped_train_records": self.data.skipped},
             "world_size": self.dist.world_size, "torch": torch.__version__,
         }
