@@ -171,14 +171,16 @@ def score_records(model, located: Sequence[tuple[str, int, dict[str, Any]]], fea
 
 def validation_metrics(records: Sequence[dict[str, Any]]) -> dict[str, float]:
     """The per-epoch numbers the loop logs, from scored records, with the report's metric functions:
-    ``accuracy`` (pairs), ``mc_accuracy`` (reasoning, ties wrong), ``acc`` and ``acc_hat`` (records with a
+    ``accuracy`` and ``loss`` (BCE) of pairs, ``mc_accuracy`` (reasoning, ties wrong), ``acc`` and ``acc_hat`` (records with a
     negative, seed 004 eq. 5-6)."""
     from raivtools import metrics as m
 
     out: dict[str, float] = {}
     pairs = [r for r in records if isinstance(r.get("score"), float) and r.get("label") is not None]
     if pairs:
-        out["accuracy"] = m.pair_accuracy([bool(r["label"]) for r in pairs], [r["score"] for r in pairs])
+        labels, scores = [bool(r["label"]) for r in pairs], [r["score"] for r in pairs]
+        out["accuracy"] = m.pair_accuracy(labels, scores)
+        out["loss"] = binary_cross_entropy(labels, scores)
     reasoning = [r for r in records if "reason_scores" in r and (r.get("reason") or {}).get("answer") is not None]
     if reasoning:
         out["mc_accuracy"] = m.multiple_choice_accuracy([r["reason_scores"] for r in reasoning],
@@ -189,6 +191,13 @@ def validation_metrics(records: Sequence[dict[str, Any]]) -> dict[str, float]:
         out["acc"] = m.aaro_acc(pos, neg)
         out["acc_hat"] = m.aaro_acc_hat(pos, neg)
     return out
+
+
+def binary_cross_entropy(labels: Sequence[bool], scores: Sequence[float]) -> float:
+    """Mean BCE of p(true) scores against True/False labels (probabilities clipped to [1e-7, 1 - 1e-7])."""
+    p = np.clip(np.asarray(scores, dtype=np.float64), 1e-7, 1 - 1e-7)
+    y = np.asarray(labels, dtype=np.float64)
+    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
 
 
 # ------------------------------------------------------------------------------------------------ command
