@@ -34,6 +34,7 @@ from raivtools.train.data import (
     Example,
     FeatureSource,
     bucketed_batches,
+    example_length,
     examples_for,
     move_batch,
     shard_batches,
@@ -384,7 +385,7 @@ class Trainer:
     # -------------------------------------------------------------------------------------------- epoch
 
     def _epoch_batches(self, examples: list[Example]) -> list[list[int]]:
-        lengths = [len(self.tokenizer.encode(e.text)) + len(e.media) * self.model.config.max_frames for e in examples]
+        lengths = [example_length(e, self.tokenizer, self.model.config.max_frames) for e in examples]
         batches = bucketed_batches(lengths, self.config.batch_size, rng_for(self.config.seed, "batches", self.epoch),
                                    self.config.bucket_batches)
         return shard_batches(batches, self.dist.rank, self.dist.world_size)
