@@ -482,7 +482,7 @@ class Trainer:
         return line
 
     def _improved(self, val: dict[str, float]) -> bool:
-        metric = primary_metric(val)
+        metric = primary_metric(val, self.task)
         if metric is None:
             return False
         value = val[metric] if metric != "loss" else -val[metric]
@@ -552,9 +552,15 @@ def make_optimizer(groups: list[dict[str, Any]], lr: float):
         return torch.optim.AdamW(groups, lr=lr)
 
 
-def primary_metric(val: dict[str, float]) -> str | None:
-    """The validation number that picks best.pt: accuracy, reasoning accuracy, AARO acc, else the loss."""
-    for name in ("accuracy", "mc_accuracy", "acc", "loss"):
+#: validation numbers that pick best.pt, by task, first present wins (the loss is minimised, the rest maximised)
+PRIMARY_METRICS = {"reason": ("mc_accuracy", "loss"), "video-text": ("acc", "loss")}
+DEFAULT_PRIMARY = ("accuracy", "mc_accuracy", "acc", "loss")
+
+
+def primary_metric(val: dict[str, float], task: str = "") -> str | None:
+    """The validation number that picks best.pt: the task's own accuracy (T/F accuracy, reasoning accuracy,
+    AARO acc), else the loss."""
+    for name in PRIMARY_METRICS.get(task, DEFAULT_PRIMARY):
         if name in val:
             return name
     return None

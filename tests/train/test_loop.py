@@ -13,7 +13,15 @@ from raivtools.io.errors import InputError
 from raivtools.models import register
 from raivtools.models.raiv_fusion import RaivFusion
 from raivtools.train.checkpoint import load_checkpoint
-from raivtools.train.loop import Distributed, TrainConfig, TrainingDiverged, fraction_of, linear_schedule, train
+from raivtools.train.loop import (
+    Distributed,
+    TrainConfig,
+    TrainingDiverged,
+    fraction_of,
+    linear_schedule,
+    primary_metric,
+    train,
+)
 from tests.factories import write_jsonl
 from tests.train.conftest import TINY
 
@@ -160,3 +168,10 @@ def test_no_training_records_is_an_input_error(tmp_path, world, feature_store):
     inputs = write_jsonl(tmp_path / "val_only.jsonl", world.pair_records(4, "val"))
     with pytest.raises(InputError, match="no training examples"):
         train(config(tmp_path, inputs, feature_store), RAIV)
+
+
+def test_best_checkpoint_follows_the_tasks_own_metric():
+    val = {"accuracy": 0.9, "loss": 0.2, "mc_accuracy": 0.4}
+    assert primary_metric(val, "pairs") == "accuracy" and primary_metric(val, "reason") == "mc_accuracy"
+    assert primary_metric({"acc": 0.7, "acc_hat": 0.6}, "video-text") == "acc"
+    assert primary_metric({}, "pairs") is None
