@@ -126,6 +126,19 @@ class Distributed:
 
             dist.barrier()
 
+    def all_finite(self, value: float, device) -> bool:
+        """Whether ``value`` is finite on every rank (so all ranks stop together instead of waiting forever on
+        the one that stopped)."""
+        finite = math.isfinite(value)
+        if self.world_size == 1:
+            return finite
+        import torch
+        import torch.distributed as dist
+
+        flag = torch.tensor([0.0 if finite else 1.0], device=device)
+        dist.all_reduce(flag)
+        return float(flag.item()) == 0.0
+
     def mean(self, value: float, device) -> float:
         """The mean of ``value`` over ranks."""
         if self.world_size == 1:
@@ -433,7 +446,7 @@ class Trainer:
                 with autocast_context(self.device, self.config.precision):
                     loss = self.wrapped(batch)["loss"]
                 value = float(loss.detach())
-                if not math.isfinite(value):
+                if not self.dist.all_finite(value, self.device):
                     raise TrainingDiverged(
                         f"loss is {value} at step {self.step + 1} (epoch {self.epoch + 1}, batch {number + 1}); "
                         f"stopped. The last good checkpoint is {self.run_dir / ckpt.LAST}"
