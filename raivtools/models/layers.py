@@ -243,17 +243,18 @@ class CrossModalEncoder(nn.Module):
         self.pool_text = nn.Linear(width, width)
         self.pool_visual = nn.Linear(width, width)
 
-    def forward(self, text: torch.Tensor, text_mask: torch.Tensor, visual: torch.Tensor,
-                visual_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Returns (pooled [B, 2W], text states [B, L, W], visual states [B, N, W])."""
+    def forward(self, text: torch.Tensor, text_mask: torch.Tensor, visual: torch.Tensor, visual_mask: torch.Tensor,
+                pool: bool = True) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+        """Returns (pooled [B, 2W] or None without ``pool``, text states [B, L, W], visual states [B, N, W])."""
         for layer in self.layers:
             text, visual = layer(text, text_mask, visual, visual_mask)
         text, visual = self.ln_text(text), self.ln_visual(visual)
-        pooled = torch.cat([
-            torch.tanh(self.pool_text(last_token(text, text_mask))),
-            torch.tanh(self.pool_visual(visual[:, 0])),
-        ], dim=-1)
+        pooled = self.pool(last_token(text, text_mask), visual[:, 0]) if pool else None
         return pooled, text, visual
+
+    def pool(self, text_token: torch.Tensor, visual_token: torch.Tensor) -> torch.Tensor:
+        """METER's pooler: ``tanh(Linear(.))`` of a text and a visual token, concatenated: [B, 2W]."""
+        return torch.cat([torch.tanh(self.pool_text(text_token)), torch.tanh(self.pool_visual(visual_token))], dim=-1)
 
 
 class ClassifierHead(nn.Module):

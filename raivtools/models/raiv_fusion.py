@@ -76,9 +76,11 @@ class RaivFusion(VisionLanguageModel):
         return torch.cat(pooled, dim=-1)
 
     def _fuse_mid(self, batch: dict[str, torch.Tensor], text: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Both passes' output tokens through the mid layers; then the pooler on each pass's text end token and
+        visual [CLS], as late fusion pools them, concatenated: [B, 4W]."""
         tokens, masks, anchors, offset = [], [], [], 0
         for v in range(2):
-            _, text_out, visual_out, visual_mask = self._one_pass(batch, text, mask, v)
+            _, text_out, visual_out, visual_mask = self._one_pass(batch, text, mask, v, pool=False)
             both = torch.cat([text_out, visual_out], dim=1) + self.pass_embedding.weight[v]
             tokens.append(both)
             masks.append(torch.cat([mask, visual_mask], dim=1))
@@ -90,7 +92,8 @@ class RaivFusion(VisionLanguageModel):
             x = block(x, pad_mask=~x_mask)
         x = self.mid_ln(x)
         rows = torch.arange(x.shape[0], device=x.device)
-        return torch.cat([x[rows, anchor] for anchor in anchors], dim=-1)
+        text_1, visual_1, text_2, visual_2 = (x[rows, anchor] for anchor in anchors)
+        return torch.cat([self.encoder.pool(text_1, visual_1), self.encoder.pool(text_2, visual_2)], dim=-1)
 
     def _fuse_early(self, batch: dict[str, torch.Tensor], text: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         parts = [self.visual(batch["frames"][:, v], batch["frame_mask"][:, v], input_index=v) for v in range(2)]
@@ -99,9 +102,10 @@ class RaivFusion(VisionLanguageModel):
         pooled, _, _ = self.encoder(text, mask, visual, visual_mask)
         return pooled
 
-    def _one_pass(self, batch: dict[str, torch.Tensor], text: torch.Tensor, mask: torch.Tensor, v: int):
+    def _one_pass(self, batch: dict[str, torch.Tensor], text: torch.Tensor, mask: torch.Tensor, v: int,
+                  pool: bool = True):
         visual, visual_mask = self.visual(batch["frames"][:, v], batch["frame_mask"][:, v], input_index=v)
-        pooled, text_out, visual_out = self.encoder(text, mask, visual, visual_mask)
+        pooled, text_out, visual_out = self.encoder(text, mask, visual, visual_mask, pool=pool)
         return pooled, text_out, visual_out, visual_mask
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:

@@ -218,3 +218,20 @@ def test_init_text_copies_an_open_clip_text_tower(tmp_path):
     torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-4)
     with pytest.raises(InputError, match="MODEL:CHECKPOINT"):
         open_clip_text_settings("no-colon")
+
+
+@pytest.mark.parametrize("arch", RAIV_ARCHS)
+def test_every_parameter_gets_a_gradient(arch):
+    # DDP runs RAIV models without searching for unused parameters: each one must take part in the loss
+    model = build_model(arch, **TINY, fusion_layers=1)
+    model(make_batch(2))["loss"].backward()
+    unused = [name for name, p in model.named_parameters() if p.grad is None]
+    assert not unused and not model.ddp_find_unused_parameters
+
+
+@pytest.mark.parametrize("losses", ["navero", "vanilla", "neg-vtm"])
+def test_navero_unused_parameters_are_declared(losses):
+    model = build_model("navero", **TINY, fusion_layers=1, video_layers=1, embed_dim=16, losses=losses)
+    model(make_batch(1, negatives=True))["loss"].backward()
+    unused = [name for name, p in model.named_parameters() if p.grad is None]
+    assert bool(unused) == model.ddp_find_unused_parameters, unused
