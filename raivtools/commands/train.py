@@ -41,7 +41,8 @@ TASK_CHOICES = ("pairs", "reason", "video-text", "tsp")
               help="Any model setting, e.g. --set width=512 --set text_layers=6 (see README).")
 @click.option("--init-text", default="", metavar="MODEL:CHECKPOINT",
               help="Initialise the text encoder from an open_clip checkpoint's text tower "
-                   "(MODEL: open_clip name or config .json; CHECKPOINT: a local file).")
+                   "(MODEL: open_clip name or config .json; CHECKPOINT: a local file); 'store': the model and "
+                   "checkpoint named in the feature store's meta (the encoder of the frames).")
 @click.option("--init", "init_run", default="", type=click.Path(file_okay=False),
               help="Start from this run's last.pt (fine-tune after --task tsp).")
 @click.option("--sampling", type=click.Choice(("cond", "rand")), default="cond", show_default=True,

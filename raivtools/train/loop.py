@@ -285,6 +285,8 @@ class Trainer:
             return self._model_from_run(self.config.init, model_fields)
         fields = dict(model_fields)
         fields["feature_dim"] = self.features.dim
+        if init_text == "store":
+            init_text = self._store_text_tower()
         if init_text:
             from raivtools.models.layers import open_clip_text_settings
 
@@ -296,6 +298,15 @@ class Trainer:
 
             load_open_clip_text_tower(model.text_encoder, init_text)
         return model.to(self.device)
+
+    def _store_text_tower(self) -> str:
+        """``--init-text store``: the open_clip model and checkpoint that encoded the features (the store's meta),
+        so text and frames start in the same embedding space."""
+        meta = self.features.store.meta
+        if not meta.get("model") or not meta.get("pretrained"):
+            raise InputError(f"--init-text store: {self.features.store.root} does not name its open_clip model and "
+                             "checkpoint (meta 'model', 'pretrained'); pass --init-text MODEL:CHECKPOINT")
+        return f"{meta['model']}:{meta['pretrained']}"
 
     def _model_from_run(self, run: str, model_fields: dict[str, Any]):
         """Fine-tuning: the init run's architecture and weights (its last.pt, as seed 000 uses the last TSP

@@ -163,3 +163,33 @@ def test_help_names_inputs_outputs_and_an_example(raiv):
     for command in ("train", "score"):
         result = raiv(command, "--help")
         assert result.returncode == 0 and "Example:" in result.text and f"raiv {command}" in result.text
+
+
+def test_init_text_store_uses_the_feature_stores_clip(tmp_path, world, pair_files, feature_store):
+    import json
+
+    import open_clip
+    import torch
+
+    from raivtools.io.store import ArrayStore, shard_name
+    from tests.factories import tiny_open_clip_config
+
+    config_file = tmp_path / "raiv-tiny-store.json"
+    config_file.write_text(json.dumps(tiny_open_clip_config()))
+    open_clip.add_model_config(config_file)
+    checkpoint = tmp_path / "clip.pt"
+    clip = open_clip.create_model("raiv-tiny-store", pretrained=None)
+    torch.save(clip.state_dict(), checkpoint)
+    store = tmp_path / "clip_feats"
+    writer = ArrayStore.create(store, meta={"model": str(config_file), "pretrained": str(checkpoint), "embed_dim": 16})
+    writer.write_shard(shard_name(0), {m: {"frames": f.astype(np.float16)} for m, f in world.features.items()})
+    out = tmp_path / "run"
+    result = invoke(train_main, [pair_files["train"], "--features", store, "--arch", "raiv-late", "--out", out,
+                                 "--epochs", 1, "--train-fraction", 0.05, "--init-text", "store",
+                                 "--set", "width=32", "--set", "heads=2", "--set", "fusion_layers=1"])
+    assert result.exit_code == 0, result.stderr
+    saved = orjson.loads((out / "config.json").read_bytes())
+    assert saved["model"]["init_text"] == f"{config_file}:{checkpoint}" and saved["model"]["text_causal"]
+    result = CliRunner().invoke(train_main, [str(pair_files["train"]), "--features", str(feature_store), "--arch",
+                                             "raiv-late", "--out", str(tmp_path / "r2"), "--init-text", "store"])
+    assert result.exit_code == 2 and "does not name its open_clip model" in result.stderr
