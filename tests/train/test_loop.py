@@ -59,10 +59,10 @@ def test_navero_learns_and_ranks_positives_above_negatives(tmp_path, world, feat
     ids = list(world.items)
     records = world.video_text_records("train", ids[:24]) + world.video_text_records("val", ids[24:])
     inputs = write_jsonl(tmp_path / "aaro.jsonl", records)
-    train(config(tmp_path, inputs, feature_store, "navero", epochs=8, lr=3e-3), NAVERO)
+    train(config(tmp_path, inputs, feature_store, "navero", epochs=12, lr=3e-3), NAVERO)
     lines = [m for m in metrics(tmp_path / "run") if m["event"] == "epoch"]
     assert lines[-1]["train_loss"] < 0.7 * lines[0]["train_loss"], lines
-    assert lines[-1]["val"]["acc"] > 0.7  # chance is 0.5
+    assert lines[-1]["val"]["acc"] >= 0.75  # chance is 0.5
 
 
 @pytest.mark.parametrize("arch,fields", [("navero", {**NAVERO, "dropout": 0.1}), ("raiv-mid", {**RAIV, "dropout": 0.1})])
