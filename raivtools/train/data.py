@@ -1,0 +1,300 @@
+"""Records and a feature store -> examples -> length-bucketed batches of tensors (the format in
+:mod:`raivtools.models`).
+
+An :class:`Example` is one thing the model scores: a pair statement, a statement with one reasoning choice
+appended, or a video-caption record (with its hard negative). Examples keep the position of their record so
+scores go back to the right line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from raivtools.io.errors import InputError
+from raivtools.io.records import require_fields
+from raivtools.io.store import ArrayStore
+
+#: what each task reads: "pairs" (RAIV True/False), "reason" (RAIV 3-way reasoning), "video-text" (captions with
+#: optional hard negatives), "tsp" (SRL records, pairs mined every epoch), "retrieval" (score only)
+TASKS = ("pairs", "reason", "video-text", "tsp", "retrieval")
+
+
+@dataclass
+class Example:
+    """One scored unit."""
+
+    index: int  # position of the source record in its input
+    media: tuple[str, ...]  # feature-store ids of the visual inputs: (left, right) for pairs, (id,) for video-text
+    text: str  # the statement / caption (for reasoning: the statement with one choice appended)
+    label: float | None = None  # 1.0 true, 0.0 false; None for video-text
+    negative: str | None = None  # the record's hard negative caption, if any
+    choice: int = -1  # reasoning choice number, -1 otherwise
+    video_key: int = 0  # the same number for examples of the same media item
+
+
+def reasoning_text(statement: str, choice: str) -> str:
+    """The statement with one reasoning choice appended (seed 000 §3.2: each choice is scored separately)."""
+    return f"{statement.rstrip()} {choice.strip()}"
+
+
+def pair_examples(record: dict[str, Any], index: int, where: str) -> list[Example]:
+    """The True/False example of a pair record."""
+    require_fields(record, ("left", "right", "statement"), where)
+    media = (_media_id(record, "left", where), _media_id(record, "right", where))
+    label = record.get("label")
+    return [Example(index, media, str(record["statement"]), None if label is None else float(bool(label)))]
+
+
+def reasoning_examples(record: dict[str, Any], index: int, where: str) -> list[Example]:
+    """One example per reasoning choice of a pair record (label 1.0 for the answer); none without ``reason``."""
+    reason = record.get("reason")
+    if not reason:
+        return []
+    require_fields(record, ("left", "right", "statement"), where)
+    if not isinstance(reason, dict) or not isinstance(reason.get("choices"), list):
+        raise InputError(f"{where}: record {record.get('id')!r}: 'reason' must be {{\"choices\": [...], \"answer\": i}}")
+    media = (_media_id(record, "left", where), _media_id(record, "right", where))
+    answer = reason.get("answer")
+    return [
+        Example(index, media, reasoning_text(str(record["statement"]), str(choice)),
+                None if answer is None else float(i == answer), choice=i)
+        for i, choice in enumerate(reason["choices"])
+    ]
+
+
+def video_text_examples(record: dict[str, Any], index: int, where: str) -> list[Example]:
+    """The example of a video-text record (caption, optional ``negative``)."""
+    require_fields(record, ("id", "caption"), where)
+    negative = record.get("negative")
+    return [Example(index, (str(record["id"]),), str(record["caption"]),
+                    negative=None if negative is None else str(negative))]
+
+
+def _media_id(record: dict[str, Any], side: str, where: str) -> str:
+    ref = record[side]
+    if not isinstance(ref, dict) or "id" not in ref:
+        raise InputError(f"{where}: record {record.get('id')!r}: {side!r} must be an object with an 'id'")
+    return str(ref["id"])
+
+
+EXAMPLE_MAKERS = {"pairs": pair_examples, "reason": reasoning_examples, "video-text": video_text_examples,
+                  "retrieval": video_text_examples}
+
+
+def examples_for(task: str, located: Iterable[tuple[str, int, dict[str, Any]]],
+                 start_index: int = 0) -> tuple[list[dict[str, Any]], list[Example]]:
+    """Reads located records (``(file, line, record)``) into (records, examples) for ``task``.
+
+    Raises:
+        InputError: a required field is missing (names ``file:line``).
+    """
+    make = EXAMPLE_MAKERS[task]
+    records: list[dict[str, Any]] = []
+    examples: list[Example] = []
+    for offset, (name, line, record) in enumerate(located):
+        records.append(record)
+        examples.extend(make(record, start_index + offset, f"{name}:{line}"))
+    assign_video_keys(examples)
+    return records, examples
+
+
+def assign_video_keys(examples: Sequence[Example]) -> None:
+    """Numbers media items so examples of the same item share ``video_key`` (in order of first appearance)."""
+    keys: dict[tuple[str, ...], int] = {}
+    for example in examples:
+        example.video_key = keys.setdefault(example.media, len(keys))
+
+
+def split_of(record: dict[str, Any]) -> str:
+    """The record's split ("train" when it has none)."""
+    return str(record.get("split") or "train")
+
+
+# ------------------------------------------------------------------------------------------------ features
+
+
+class FeatureSource:
+    """Per-frame features by media id, from a feature store (``frames`` [K, D], float16 on disk).
+
+    Features are small (K x D per item), so every item read is kept in memory, in the store's dtype (float16:
+    150k items of 4 x 512 take 0.6 GB), for the next epoch; the collator makes float32 batches of them.
+    """
+
+    def __init__(self, store_dir: str, field: str = "frames"):
+        self.store = ArrayStore(store_dir)
+        self.field = field
+        self._cache: dict[str, np.ndarray] = {}
+
+    @property
+    def dim(self) -> int:
+        """D: the feature size (from the store's meta, else from its first item)."""
+        dim = self.store.meta.get("embed_dim")
+        if dim:
+            return int(dim)
+        for media_id in self.store.ids():
+            if self.field in self.store.fields(media_id):
+                return int(self.get(media_id).shape[-1])
+        raise InputError(f"{self.store.root}: feature store has no {self.field!r} arrays (made by raiv encode?)")
+
+    def missing(self, media_id: str) -> str | None:
+        """Why ``media_id`` has no usable features, or None when it has."""
+        if media_id not in self.store:
+            return f"no features for {media_id!r} in {self.store.root}"
+        if self.field not in self.store.fields(media_id):
+            return f"no {self.field!r} features for {media_id!r} in {self.store.root} (its encode failed?)"
+        return None
+
+    def get(self, media_id: str) -> np.ndarray:
+        """[K, D] features of ``media_id`` in the store's dtype (KeyError when absent)."""
+        array = self._cache.get(media_id)
+        if array is None:
+            array = np.asarray(self.store.get(media_id)[self.field])
+            if array.ndim == 1:  # a single embedding is a one-frame video
+                array = array[None]
+            self._cache[media_id] = array
+        return array
+
+
+def usable(examples: Iterable[Example], features: FeatureSource) -> tuple[list[Example], dict[int, str]]:
+    """Splits examples into those whose media all have features, and {record index: why not} for the rest."""
+    kept: list[Example] = []
+    problems: dict[int, str] = {}
+    for example in examples:
+        reason = next(filter(None, (features.missing(media_id) for media_id in example.media)), None)
+        if reason is None:
+            kept.append(example)
+        else:
+            problems.setdefault(example.index, reason)
+    return kept, problems
+
+
+def sample_frame_indices(count: int, wanted: int, rng: np.random.Generator | None) -> np.ndarray:
+    """VindLU/RAIV frame sampling: split ``count`` frames into ``wanted`` equal intervals and take a random
+    frame of each (training, ``rng`` given) or the middle one (evaluation). Fewer frames are all kept."""
+    if count <= wanted:
+        return np.arange(count)
+    edges = np.linspace(0, count, wanted + 1).astype(int)
+    starts = edges[:-1]
+    ends = np.maximum(edges[1:], starts + 1)
+    if rng is None:
+        return (starts + ends - 1) // 2
+    return np.array([rng.integers(start, end) for start, end in zip(starts, ends)])
+
+
+# ------------------------------------------------------------------------------------------------ batching
+
+
+def example_length(example: Example, tokenizer, frames_per_input: int) -> int:
+    """Sequence length that drives attention cost: text tokens plus (at most) the frames of each visual input."""
+    return len(tokenizer.encode(example.text)) + len(example.media) * frames_per_input
+
+
+def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator | None,
+                     bucket_batches: int = 50) -> list[list[int]]:
+    """Length-bucketed (dynamic) batching, as UNITER: shuffle, cut into pools of ``bucket_batches`` batches,
+    sort each pool by length, split into batches, shuffle the batch order. Examples in a batch have similar
+    lengths, so padding is small. Without ``rng`` (evaluation) the order is sorted by length throughout.
+
+    Returns:
+        lists of example positions.
+    """
+    order = np.arange(len(lengths)) if rng is None else rng.permutation(len(lengths))
+    pool = len(order) if rng is None else batch_size * bucket_batches
+    batches: list[list[int]] = []
+    lengths_array = np.asarray(lengths)
+    for start in range(0, len(order), max(pool, 1)):
+        chunk = order[start:start + pool]
+        chunk = chunk[np.argsort(lengths_array[chunk], kind="stable")]
+        batches.extend(chunk[i:i + batch_size].tolist() for i in range(0, len(chunk), batch_size))
+    if rng is not None:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+def shard_batches(batches: list[list[int]], rank: int, world_size: int) -> list[list[int]]:
+    """This rank's share of the batches (DistributedSampler's split, by batch): every ``world_size``-th batch,
+    with the list first padded by wrapping around so every rank runs the same number of steps."""
+    if world_size <= 1:
+        return batches
+    if not batches:
+        return []
+    per_rank = -(-len(batches) // world_size)
+    padded = [batches[i % len(batches)] for i in range(per_rank * world_size)]
+    return padded[rank::world_size]
+
+
+class Collator:
+    """Examples -> a batch dict of tensors (see :mod:`raivtools.models` for the keys).
+
+    Args:
+        features: where the frames come from.
+        tokenizer: a :class:`~raivtools.models.layers.TextTokenizer`.
+        max_frames: frames per visual input; longer inputs are subsampled per interval.
+        visual_inputs: 2 for pair models, 1 for video-text models.
+    """
+
+    def __init__(self, features: FeatureSource, tokenizer, max_frames: int, visual_inputs: int):
+        self.features = features
+        self.tokenizer = tokenizer
+        self.max_frames = max_frames
+        self.visual_inputs = visual_inputs
+
+    def __call__(self, examples: Sequence[Example], rng: np.random.Generator | None = None) -> dict[str, Any]:
+        """Builds the batch; ``rng`` picks training frames (None: middle frames, for evaluation)."""
+        import torch
+
+        frames, frame_mask = self._frames(examples, rng)
+        text_ids, text_mask = self._texts([e.text for e in examples])
+        batch: dict[str, Any] = {
+            "frames": torch.from_numpy(frames),
+            "frame_mask": torch.from_numpy(frame_mask),
+            "text_ids": torch.from_numpy(text_ids),
+            "text_mask": torch.from_numpy(text_mask),
+            "video_key": torch.tensor([e.video_key for e in examples], dtype=torch.long),
+            "index": torch.tensor([e.index for e in examples], dtype=torch.long),
+            "choice": torch.tensor([e.choice for e in examples], dtype=torch.long),
+        }
+        if all(e.label is not None for e in examples):
+            batch["labels"] = torch.tensor([e.label for e in examples], dtype=torch.float32)
+        if any(e.negative is not None for e in examples):
+            neg_ids, neg_mask = self._texts([e.negative or "" for e in examples])
+            batch["neg_ids"], batch["neg_mask"] = torch.from_numpy(neg_ids), torch.from_numpy(neg_mask)
+            batch["has_neg"] = torch.tensor([e.negative is not None for e in examples], dtype=torch.bool)
+        return batch
+
+    def _frames(self, examples: Sequence[Example], rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
+        picked = [[self._pick(self.features.get(m), rng) for m in e.media[: self.visual_inputs]] for e in examples]
+        longest = max(a.shape[0] for row in picked for a in row)
+        dim = picked[0][0].shape[1]
+        frames = np.zeros((len(examples), self.visual_inputs, longest, dim), np.float32)
+        mask = np.zeros((len(examples), self.visual_inputs, longest), bool)
+        for b, row in enumerate(picked):
+            if len(row) != self.visual_inputs:
+                raise InputError(f"record at position {examples[b].index}: this model needs {self.visual_inputs} "
+                                 f"visual inputs per record, got {len(row)}")
+            for v, array in enumerate(row):
+                frames[b, v, : array.shape[0]] = array
+                mask[b, v, : array.shape[0]] = True
+        return frames, mask
+
+    def _pick(self, array: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        return array[sample_frame_indices(array.shape[0], self.max_frames, rng)]
+
+    def _texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        encoded = [self.tokenizer.encode(text) for text in texts]
+        longest = max(len(ids) for ids in encoded)
+        ids = np.zeros((len(texts), longest), np.int64)
+        mask = np.zeros((len(texts), longest), bool)
+        for row, tokens in enumerate(encoded):
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = True
+        return ids, mask
+
+
+def move_batch(batch: dict[str, Any], device) -> dict[str, Any]:
+    """The batch on ``device`` (non-blocking where the source is pinned)."""
+    return {key: value.to(device, non_blocking=True) if hasattr(value, "to") else value for key, value in batch.items()}
