@@ -42,6 +42,7 @@ LOSSES = ("masked-token", "mfm-mlm", "retrieval")
 LOSS_PRESETS = {"pretrain": ("masked-token",), "finetune": ("retrieval",), "vlm": ("masked-token", "retrieval")}
 TEMPERATURE_RANGE = (0.001, 0.5)
 VIDEO, TEXT = 0, 1
+MFM_MLM, WHOLE_VIDEO, WHOLE_TEXT = 0, 1, 2
 
 
 def parse_losses(spec: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -101,6 +102,7 @@ class Masking:
     text_ids: torch.Tensor  # [B, L] ids after BERT's random-word replacements
     text_replace: torch.Tensor  # [B, L] bool: words shown as [MASK]
     text_targets: torch.Tensor  # [B, L] bool: words to predict
+    mode: torch.Tensor  # [B] long: MFM_MLM, WHOLE_VIDEO or WHOLE_TEXT
 
 
 @register("vlm")
@@ -233,7 +235,9 @@ class VLM(VisionLanguageModel):
         words = mask_words(ids, mask, p, vocab_words=self.config.vocab_size - 2, whole=whole_text)
         keep = partial | whole_text  # only MFM-MLM rows mask single words; whole-text rows mask all
         targets = words.targets & keep[:, None]
-        return Masking(video, torch.where(keep[:, None], words.ids, ids), words.replace & targets, targets)
+        mode = torch.full_like(draw, MFM_MLM, dtype=torch.long)
+        mode[whole_video], mode[whole_text] = WHOLE_VIDEO, WHOLE_TEXT
+        return Masking(video, torch.where(keep[:, None], words.ids, ids), words.replace & targets, targets, mode)
 
     def masked_losses(self, batch: dict[str, torch.Tensor], unified: bool) -> dict[str, torch.Tensor]:
         """Masked token loss (Eq. 8-9) or, with ``unified`` False, the MFM + MLM baseline (Eq. 5-7)."""
