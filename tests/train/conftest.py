@@ -107,3 +107,11 @@ def pair_files(tmp_path, world) -> dict[str, Path]:
     train = world.pair_records(160, "train", seed=1, reason=True)
     val = world.pair_records(40, "val", seed=2, reason=True)
     return {"train": write_jsonl(tmp_path / "pairs.jsonl", train + val), "val": write_jsonl(tmp_path / "val.jsonl", val)}
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models run fastest on one thread, and the test machine's cores are shared."""
+    import torch
+
+    torch.set_num_threads(1)

@@ -1,0 +1,264 @@
+"""NAVERO (seed 004 §3.2-3.3): a VindLU-style video-language model trained with negative-augmented losses.
+
+Video encoder: per-frame features + sinusoidal temporal embeddings -> temporal transformer layers. Text encoder:
+a transformer whose last ``fusion_layers`` layers also cross-attend to the video tokens (VindLU puts
+cross-attention in the last 3 BERT layers); the first layers alone give the unimodal text embedding.
+
+Losses (``losses`` in the config, ``--loss`` on the command line; seed 004 Table 4):
+
+- ``vtc``: symmetric contrastive loss between mean-over-time video and text embeddings, learnable temperature
+  (init 0.07, clamped to [0.001, 0.5]); captions of the same video are all positives (multi-positive targets).
+- ``vtm``: video-text matching (2-way CE on the fused end token) over positives and in-batch hard negatives drawn
+  with ``multinomial(softmax(similarity))`` after masking entries of the same video: (negative video, text) and
+  (video, negative text) for every example.
+- ``neg-vtc``: ``-log S(T,V) / (S(T,V) + S(Tneg,V))`` with the record's ``negative`` as Tneg (eq. 3).
+- ``neg-vtm``: the matching loss on (video, the record's negative) with label "no match" (eq. 4). Without
+  ``vtm`` the positive pairs are still matched (a classifier shown only negatives learns nothing).
+
+The default is NAVERO's ``vtc + vtm + neg-vtm``; ``vanilla`` (``vtc + vtm``) is the paper's baseline row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from raivtools.io.errors import InputError
+from raivtools.models.base import ModelConfig, VisionLanguageModel
+from raivtools.models.layers import Block, TextEncoder, VisualEmbedding, last_token, masked_mean
+from raivtools.models.registry import register
+
+LOSSES = ("vtc", "vtm", "neg-vtc", "neg-vtm")
+LOSS_PRESETS = {"navero": ("vtc", "vtm", "neg-vtm"), "vanilla": ("vtc", "vtm"), "negvidl": ("vtc", "vtm", "neg-vtc"),
+                "all": LOSSES}
+TEMPERATURE_RANGE = (0.001, 0.5)
+
+
+def parse_losses(spec: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """``"vtc,vtm,neg-vtm"`` or a preset name (navero, vanilla, negvidl, all) -> loss names in canonical order."""
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    chosen: set[str] = set()
+    for name in (n.strip() for n in names if n.strip()):
+        if name in LOSS_PRESETS:
+            chosen.update(LOSS_PRESETS[name])
+        elif name in LOSSES:
+            chosen.add(name)
+        else:
+            raise InputError(f"--loss: unknown loss {name!r}; use {', '.join(LOSSES)} or a preset "
+                             f"({', '.join(LOSS_PRESETS)})")
+    if not chosen:
+        raise InputError("--loss: name at least one loss")
+    if not chosen & {"vtm", "neg-vtm"}:
+        raise InputError("--loss: NAVERO scores with its matching head; include vtm or neg-vtm")
+    return tuple(name for name in LOSSES if name in chosen)
+
+
+@dataclass
+class NaveroConfig(ModelConfig):
+    """NAVERO settings (the shared ones are in :class:`ModelConfig`)."""
+
+    text_layers: int = 6  # text encoder layers in all; the last `fusion_layers` of them also cross-attend to video
+    fusion_layers: int = 3  # text layers with cross-attention to the video (VindLU: the last 3)
+    video_layers: int = 2  # temporal transformer layers over the per-frame features
+    embed_dim: int = 256  # size of the contrastive (vtc) embeddings
+    temperature: float = 0.07  # initial vtc temperature (learnable, clamped to [0.001, 0.5])
+    losses: tuple[str, ...] = ("vtc", "vtm", "neg-vtm")  # training losses (seed 004 Table 4)
+
+    def __post_init__(self) -> None:
+        self.losses = parse_losses(self.losses)
+        if not 0 < self.fusion_layers <= self.text_layers:
+            raise InputError(f"navero: fusion_layers ({self.fusion_layers}) must be in 1..text_layers ({self.text_layers})")
+
+
+@register("navero")
+class Navero(VisionLanguageModel):
+    """Video encoder, text encoder with cross-attention fusion, contrastive and matching heads."""
+
+    config_class = NaveroConfig
+    input_kind = "video-text"
+    head_prefixes = ("vtm_head.",)
+
+    def __init__(self, config: NaveroConfig):
+        super().__init__(config)
+        text_width = config.text_hidden
+        self.split = config.text_layers - config.fusion_layers
+        self.video_embedding = VisualEmbedding(config.feature_dim, config.width, num_inputs=1, dropout=config.dropout)
+        self.video_layers = nn.ModuleList(Block(config.width, config.heads, config.mlp_ratio, config.dropout)
+                                          for _ in range(config.video_layers))
+        self.video_ln = nn.LayerNorm(config.width)
+        self.text_encoder = TextEncoder(
+            config.vocab_size, config.context_length, text_width, config.text_head_count, config.text_layers,
+            config.mlp_ratio, config.dropout, causal=config.text_causal, quick_gelu=config.quick_gelu,
+            cross_attention_from=self.split,
+        )
+        self.context_proj = nn.Linear(config.width, text_width) if config.width != text_width else nn.Identity()
+        self.video_proj = nn.Linear(config.width, config.embed_dim)
+        self.text_proj = nn.Linear(text_width, config.embed_dim)
+        self.log_temperature = nn.Parameter(torch.tensor(float(config.temperature)).log())
+        self.vtm_head = nn.Linear(text_width, 2)
+
+    # ------------------------------------------------------------------------------------------- encoders
+
+    def video_tokens(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[B, K, D] features -> [B, 1+K, W] video tokens (the first is a learned [CLS]) and their mask."""
+        x, mask = self.video_embedding(frames, frame_mask)
+        for block in self.video_layers:
+            x = block(x, pad_mask=~mask)
+        return self.video_ln(x), mask
+
+    def video_embedding_of(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Normalised vtc embedding: the per-frame tokens averaged over time (VindLU), projected."""
+        frames_only = mask.clone()
+        frames_only[:, 0] = False
+        return F.normalize(self.video_proj(masked_mean(tokens, frames_only)).float(), dim=-1)
+
+    def text_hidden(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Unimodal text states after the first ``text_layers - fusion_layers`` layers: [B, L, Wt]."""
+        return self.text_encoder.run(self.text_encoder.embed(ids), mask, 0, self.split)
+
+    def text_embedding_of(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Normalised vtc embedding of the text: its end token, projected."""
+        return F.normalize(self.text_proj(last_token(self.text_encoder.ln_final(hidden), mask)).float(), dim=-1)
+
+    def match_logits(self, hidden: torch.Tensor, text_mask: torch.Tensor, video: torch.Tensor,
+                     video_mask: torch.Tensor) -> torch.Tensor:
+        """2-way matching logits [B, 2] of (text, video): the fusion layers, then the head on the end token."""
+        fused = self.text_encoder.run(hidden, text_mask, self.split, None, context=self.context_proj(video),
+                                      context_mask=video_mask, causal=False)
+        return self.vtm_head(last_token(self.text_encoder.ln_final(fused), text_mask))
+
+    @property
+    def temperature(self) -> torch.Tensor:
+        return self.log_temperature.exp().clamp(*TEMPERATURE_RANGE)
+
+    # ------------------------------------------------------------------------------------------- training
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """The selected losses, summed (each weighted 1, as in the paper)."""
+        losses = set(self.config.losses)
+        video, video_mask = self.video_tokens(batch["frames"][:, 0], batch["frame_mask"][:, 0])
+        text = self.text_hidden(batch["text_ids"], batch["text_mask"])
+        video_emb = self.video_embedding_of(video, video_mask)
+        text_emb = self.text_embedding_of(text, batch["text_mask"])
+        similarity = text_emb @ video_emb.t() / self.temperature  # [texts, videos]
+        same_video = batch["video_key"][:, None] == batch["video_key"][None, :]
+        parts: dict[str, torch.Tensor] = {}
+        if "vtc" in losses:
+            parts["vtc"] = vtc_loss(similarity, same_video)
+        has_neg = batch.get("has_neg")
+        neg_hidden = None
+        if losses & {"neg-vtc", "neg-vtm"}:
+            if has_neg is None or not bool(has_neg.any()):
+                raise InputError("navero: --loss neg-vtc/neg-vtm needs records with a 'negative' (run raiv negate)")
+            neg_hidden = self.text_hidden(batch["neg_ids"], batch["neg_mask"])
+        if "neg-vtc" in losses:
+            neg_emb = self.text_embedding_of(neg_hidden, batch["neg_mask"])
+            pos_logit = (text_emb * video_emb).sum(-1) / self.temperature
+            neg_logit = (neg_emb * video_emb).sum(-1) / self.temperature
+            parts["neg-vtc"] = F.softplus(neg_logit - pos_logit)[has_neg].mean()
+        parts.update(self._matching_losses(batch, losses, text, video, video_mask, similarity, same_video, neg_hidden))
+        total = sum(parts.values())
+        return {"loss": total, "losses": {name: float(value.detach()) for name, value in parts.items()}}
+
+    def _matching_losses(self, batch, losses, text, video, video_mask, similarity, same_video, neg_hidden):
+        """vtm over positives + in-batch hard negatives, and neg-vtm over (video, record negative): one fused pass."""
+        text_mask = batch["text_mask"]
+        count = text.shape[0]
+        rows = torch.arange(count, device=text.device)
+        texts, text_masks, videos, video_masks, labels, groups = [text], [text_mask], [video], [video_mask], [], []
+        labels.append(torch.ones(count, dtype=torch.long, device=text.device))
+        groups.append(torch.zeros(count, dtype=torch.long, device=text.device))  # 0: positives
+        if "vtm" in losses:
+            neg_video, neg_text, valid_v, valid_t = hard_negatives(similarity.detach(), same_video)
+            texts += [text[valid_v], text[neg_text[valid_t]]]
+            text_masks += [text_mask[valid_v], text_mask[neg_text[valid_t]]]
+            videos += [video[neg_video[valid_v]], video[rows[valid_t]]]
+            video_masks += [video_mask[neg_video[valid_v]], video_mask[rows[valid_t]]]
+            hard = int(valid_v.sum()) + int(valid_t.sum())
+            labels.append(torch.zeros(hard, dtype=torch.long, device=text.device))
+            groups.append(torch.ones(hard, dtype=torch.long, device=text.device))  # 1: in-batch negatives
+        if "neg-vtm" in losses:
+            has_neg = batch["has_neg"]
+            neg_len = batch["neg_mask"].shape[1]
+            texts.append(neg_hidden[has_neg])
+            text_masks.append(batch["neg_mask"][has_neg])
+            videos.append(video[has_neg])
+            video_masks.append(video_mask[has_neg])
+            labels.append(torch.zeros(int(has_neg.sum()), dtype=torch.long, device=text.device))
+            groups.append(torch.full((int(has_neg.sum()),), 2, dtype=torch.long, device=text.device))
+            texts, text_masks = _pad_to_same_length(texts, text_masks, max(text.shape[1], neg_len))
+        logits = self.match_logits(torch.cat(texts), torch.cat(text_masks), torch.cat(videos), torch.cat(video_masks))
+        per_pair = F.cross_entropy(logits.float(), torch.cat(labels), reduction="none")
+        group = torch.cat(groups)
+        parts: dict[str, torch.Tensor] = {}
+        if "vtm" in losses:
+            parts["vtm"] = per_pair[group <= 1].mean()
+            if "neg-vtm" in losses:
+                parts["neg-vtm"] = per_pair[group == 2].mean()
+        else:  # neg-vtm alone still matches the positives
+            parts["neg-vtm"] = per_pair.mean()
+        return parts
+
+    # ------------------------------------------------------------------------------------------- scoring
+
+    def score(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """p(match) of (video, caption) from the matching head, and of (video, negative) when present."""
+        video, video_mask = self.video_tokens(batch["frames"][:, 0], batch["frame_mask"][:, 0])
+        text = self.text_hidden(batch["text_ids"], batch["text_mask"])
+        out = {"score": self.match_logits(text, batch["text_mask"], video, video_mask).float().softmax(-1)[:, 1]}
+        if "neg_ids" in batch:
+            neg = self.text_hidden(batch["neg_ids"], batch["neg_mask"])
+            out["neg_score"] = self.match_logits(neg, batch["neg_mask"], video, video_mask).float().softmax(-1)[:, 1]
+        return out
+
+    def embed_video(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Normalised video embeddings [B, E] (retrieval)."""
+        return self.video_embedding_of(*self.video_tokens(batch["frames"][:, 0], batch["frame_mask"][:, 0]))
+
+    def embed_text(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Normalised caption embeddings [B, E] (retrieval)."""
+        return self.text_embedding_of(self.text_hidden(batch["text_ids"], batch["text_mask"]), batch["text_mask"])
+
+    def match_scores(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """p(match) of each (video, caption) of the batch [B] (re-ranking in retrieval)."""
+        return self.score({key: value for key, value in batch.items() if not key.startswith("neg_")})["score"]
+
+
+def vtc_loss(similarity: torch.Tensor, same_video: torch.Tensor) -> torch.Tensor:
+    """Symmetric contrastive loss (seed 004 eq. 1) with multi-positive targets for captions of the same video.
+
+    Args:
+        similarity: [B, B] text-to-video logits (cosine / temperature).
+        same_video: [B, B] True where text i and video j show the same media item.
+    """
+    targets = same_video.float() / same_video.float().sum(dim=1, keepdim=True)
+    text_to_video = -(F.log_softmax(similarity.float(), dim=1) * targets).sum(dim=1).mean()
+    video_to_text = -(F.log_softmax(similarity.float().t(), dim=1) * targets).sum(dim=1).mean()
+    return (text_to_video + video_to_text) / 2
+
+
+def hard_negatives(similarity: torch.Tensor, same_video: torch.Tensor):
+    """In-batch hard negatives (VindLU/ALBEF): for each text a video, for each video a text, drawn with
+    ``multinomial(softmax(similarity))`` after zeroing entries of the same video.
+
+    Returns:
+        (negative video per text [B], negative text per video [B], valid text rows, valid video rows): a row is
+        invalid when every other entry of the batch shows the same video.
+    """
+    weights_t2v = F.softmax(similarity.float(), dim=1).masked_fill(same_video, 0.0)
+    weights_v2t = F.softmax(similarity.float().t(), dim=1).masked_fill(same_video.t(), 0.0)
+    valid_v, valid_t = weights_t2v.sum(1) > 0, weights_v2t.sum(1) > 0
+    fallback = torch.ones_like(weights_t2v)  # rows without a valid negative draw anything, then are dropped
+    neg_video = torch.multinomial(torch.where(valid_v[:, None], weights_t2v, fallback), 1).squeeze(1)
+    neg_text = torch.multinomial(torch.where(valid_t[:, None], weights_v2t, fallback), 1).squeeze(1)
+    return neg_video, neg_text, valid_v, valid_t
+
+
+def _pad_to_same_length(texts: list[torch.Tensor], masks: list[torch.Tensor], length: int):
+    padded_texts = [F.pad(t, (0, 0, 0, length - t.shape[1])) for t in texts]
+    padded_masks = [F.pad(m, (0, length - m.shape[1])) for m in masks]
+    return padded_texts, padded_masks

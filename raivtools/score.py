@@ -1,0 +1,252 @@
+"""Scoring: a trained model's probabilities written back onto the records (``raiv score``), and the small
+validation metrics the training loop logs each epoch.
+
+What each record gets (the report relies on exactly this):
+
+- pair records: ``"score"``: p(true) of the statement;
+- records with a ``negative``: ``"score": {"pos": p(T|V), "neg": p(Tneg|V)}`` (NAVERO's matching head);
+- records with a ``reason`` multiple choice (pair models): ``"reason_scores"`` (one p(true) per choice, the
+  statement with that choice appended) and ``"reason_pred"`` (the highest; ties go to the first);
+- ``--task retrieval``: ``"rank_t2v"`` (1-based rank of the record's own video among all videos for its caption)
+  and ``"rank_v2t"`` (1-based rank of its caption among the captions of all other videos for its video); ties
+  are ranked pessimistically (an equal score counts as ranked above);
+- records whose media have no features: ``"status": "error"`` and ``"error"``, no score.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from raivtools.train.data import Collator, Example, bucketed_batches, examples_for, move_batch, usable
+
+
+def autocast_context(device, precision: str):
+    """``torch.autocast`` for bf16/fp16, a no-op for fp32."""
+    import torch
+
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=torch.device(device).type, dtype=dtype)
+
+
+def predict(model, examples: Sequence[Example], collate: Collator, batch_size: int, device,
+            precision: str = "fp32") -> dict[str, np.ndarray]:
+    """Scores every example (batched, sorted by text length for little padding).
+
+    Returns:
+        ``{"score": [N], "neg_score": [N]}`` aligned with ``examples``; ``neg_score`` is NaN where an example
+        has no negative.
+    """
+    import torch
+
+    scores = np.full(len(examples), np.nan, np.float64)
+    neg_scores = np.full(len(examples), np.nan, np.float64)
+    lengths = [len(collate.tokenizer.encode(e.text)) for e in examples]
+    model.eval()
+    with torch.no_grad(), autocast_context(device, precision):
+        for positions in bucketed_batches(lengths, batch_size, None):
+            chosen = [examples[p] for p in positions]
+            out = model.score(move_batch(collate(chosen), device))
+            scores[positions] = out["score"].float().cpu().numpy()
+            if "neg_score" in out:
+                has = np.array([e.negative is not None for e in chosen])
+                neg_scores[np.asarray(positions)[has]] = out["neg_score"].float().cpu().numpy()[has]
+    return {"score": scores, "neg_score": neg_scores}
+
+
+def examples_for_scoring(input_kind: str, located: Sequence[tuple[str, int, dict[str, Any]]],
+                         start_index: int = 0) -> tuple[list[dict[str, Any]], list[Example]]:
+    """Records and every example a model of ``input_kind`` scores on them (pairs: statement + reasoning choices)."""
+    if input_kind == "pair":
+        records, examples = examples_for("pairs", located, start_index)
+        _, reasoning = examples_for("reason", located, start_index)
+        return records, examples + reasoning
+    return examples_for("video-text", located, start_index)
+
+
+def attach_scores(records: Sequence[dict[str, Any]], examples: Sequence[Example], predictions: dict[str, np.ndarray],
+                  problems: dict[int, str], start_index: int = 0) -> None:
+    """Writes scores onto ``records`` in place (see the module docstring for the fields)."""
+    reason_scores: dict[int, dict[int, float]] = {}
+    for example, score, neg in zip(examples, predictions["score"], predictions["neg_score"]):
+        record = records[example.index - start_index]
+        if example.choice >= 0:
+            reason_scores.setdefault(example.index, {})[example.choice] = float(score)
+        elif example.negative is not None:
+            record["score"] = {"pos": float(score), "neg": float(neg)}
+        else:
+            record["score"] = float(score)
+    for index, by_choice in reason_scores.items():
+        ordered = [by_choice[i] for i in range(len(by_choice))]
+        record = records[index - start_index]
+        record["reason_scores"] = ordered
+        record["reason_pred"] = int(np.argmax(ordered))
+    for index, reason in problems.items():
+        record = records[index - start_index]
+        record["status"] = "error"
+        record["error"] = reason
+
+
+def retrieval_ranks(model, examples: Sequence[Example], collate: Collator, batch_size: int, device,
+                    precision: str = "fp32") -> tuple[np.ndarray, np.ndarray]:
+    """Text-to-video and video-to-text ranks of every example among all examples (see module docstring).
+
+    Each distinct video is embedded once; the similarity is the cosine of the contrastive embeddings.
+    """
+    import torch
+
+    first_of_video: dict[int, int] = {}
+    for position, example in enumerate(examples):
+        first_of_video.setdefault(example.video_key, position)
+    video_positions = list(first_of_video.values())
+    video_column = {key: column for column, key in enumerate(first_of_video)}
+    text_emb = _embed(model.embed_text, examples, range(len(examples)), collate, batch_size, device, precision)
+    video_emb = _embed(model.embed_video, examples, video_positions, collate, batch_size, device, precision)
+    own = torch.tensor([video_column[e.video_key] for e in examples])
+    similarity = text_emb @ video_emb.t()  # [texts, videos]
+    return ranks_from_similarity(similarity, own)
+
+
+def ranks_from_similarity(similarity, own) -> tuple[np.ndarray, np.ndarray]:
+    """Pessimistic 1-based ranks from a [texts, videos] similarity and each text's own video column.
+
+    rank_t2v[i] = 1 + #videos j != own[i] with sim[i, j] >= sim[i, own[i]];
+    rank_v2t[i] = 1 + #texts k of another video with sim[k, own[i]] >= sim[i, own[i]].
+    """
+    import torch
+
+    similarity = torch.as_tensor(similarity, dtype=torch.float32)
+    own = torch.as_tensor(own, dtype=torch.long)
+    rows = torch.arange(similarity.shape[0])
+    own_score = similarity[rows, own]
+    not_own = torch.ones_like(similarity, dtype=torch.bool)
+    not_own[rows, own] = False
+    rank_t2v = 1 + ((similarity >= own_score[:, None]) & not_own).sum(dim=1)
+    column_of_own = similarity[:, own].t()  # [i, k] = sim[k, own[i]]
+    other_video = own[None, :] != own[:, None]
+    rank_v2t = 1 + ((column_of_own >= own_score[:, None]) & other_video).sum(dim=1)
+    return rank_t2v.numpy(), rank_v2t.numpy()
+
+
+def _embed(embed, examples, positions, collate, batch_size, device, precision):
+    import torch
+
+    positions = list(positions)
+    out = []
+    with torch.no_grad(), autocast_context(device, precision):
+        for start in range(0, len(positions), batch_size):
+            chosen = [examples[p] for p in positions[start:start + batch_size]]
+            out.append(embed(move_batch(collate(chosen), device)).float().cpu())
+    return torch.cat(out) if out else torch.zeros(0, 1)
+
+
+def score_records(model, located: Sequence[tuple[str, int, dict[str, Any]]], features, tokenizer, batch_size: int,
+                  device, precision: str = "fp32", task: str = "", start_index: int = 0) -> list[dict[str, Any]]:
+    """Scores a list of located records with ``model`` and returns the records with their new fields."""
+    visual_inputs = 2 if model.input_kind == "pair" else 1
+    collate = Collator(features, tokenizer, model.config.max_frames, visual_inputs)
+    records, examples = examples_for_scoring(model.input_kind, located, start_index)
+    examples, problems = usable(examples, features)
+    if examples:
+        attach_scores(records, examples, predict(model, examples, collate, batch_size, device, precision),
+                      problems, start_index)
+    else:
+        attach_scores(records, [], {"score": [], "neg_score": []}, problems, start_index)
+    if task == "retrieval" and examples:
+        main = [e for e in examples if e.choice < 0]
+        rank_t2v, rank_v2t = retrieval_ranks(model, main, collate, batch_size, device, precision)
+        for example, t2v, v2t in zip(main, rank_t2v, rank_v2t):
+            records[example.index - start_index]["rank_t2v"] = int(t2v)
+            records[example.index - start_index]["rank_v2t"] = int(v2t)
+    return records
+
+
+# ------------------------------------------------------------------------------------------ validation metrics
+
+
+def validation_metrics(records: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """The per-epoch numbers the loop logs, from scored records: ``accuracy`` (pairs, score > 0.5 vs label),
+    ``mc_accuracy`` (reasoning), ``acc`` and ``acc_hat`` (records with a negative, seed 004 eq. 5-6)."""
+    metrics: dict[str, float] = {}
+    pairs = [r for r in records if isinstance(r.get("score"), float) and r.get("label") is not None]
+    if pairs:
+        metrics["accuracy"] = _mean((r["score"] > 0.5) == bool(r["label"]) for r in pairs)
+    reasoning = [r for r in records if "reason_pred" in r and (r.get("reason") or {}).get("answer") is not None]
+    if reasoning:
+        metrics["mc_accuracy"] = _mean(r["reason_pred"] == r["reason"]["answer"] for r in reasoning)
+    negatives = [r["score"] for r in records if isinstance(r.get("score"), dict)]
+    if negatives:
+        metrics["acc"] = _mean(s["pos"] > s["neg"] for s in negatives)
+        metrics["acc_hat"] = (_mean(s["pos"] > 0.5 for s in negatives) + _mean(s["neg"] < 0.5 for s in negatives)) / 2
+    return metrics
+
+
+def _mean(values) -> float:
+    values = [float(v) for v in values]
+    return sum(values) / len(values) if values else math.nan
+
+
+# ------------------------------------------------------------------------------------------------ command
+
+
+def run_score(inputs: Sequence[str], run_dir: str, which: str, features_dir: str | None, task: str,
+              batch_size: int, chunk: int, device_name: str, precision: str) -> None:
+    """``raiv score``: reads records (streaming, ``chunk`` at a time), scores them, writes them in order.
+
+    Under torchrun each rank scores every ``world_size``-th record of a chunk and rank 0 writes them back in
+    input order; retrieval needs every record at once and runs on rank 0.
+    """
+    from raivtools.io.errors import InputError
+    from raivtools.io.records import RecordWriter, iter_located
+    from raivtools.io.report import RunSummary
+    from raivtools.io.store import iter_chunks
+    from raivtools.models.layers import TextTokenizer
+    from raivtools.train.checkpoint import load_run_model
+    from raivtools.train.data import FeatureSource
+    from raivtools.train.loop import Distributed, resolve_device
+
+    dist = Distributed.from_env()
+    device = resolve_device(device_name, dist)
+    model, config = load_run_model(run_dir, which, device)
+    if task == "retrieval" and not model.supports_retrieval:
+        raise InputError(f"--task retrieval: --arch {config['arch']} has no retrieval embeddings (use navero)")
+    features = FeatureSource(features_dir or config["features"]["dir"])
+    if features.dim != model.config.feature_dim:
+        raise InputError(f"{features.store.root}: features of size {features.dim}, but the run was trained on "
+                         f"{model.config.feature_dim}; score with the feature store of the same encoder")
+    tokenizer = TextTokenizer(model.config.context_length)
+    summary = RunSummary("score")
+    score = lambda located: score_records(model, located, features, tokenizer, batch_size, device, precision, task)  # noqa: E731
+    chunks = [list(iter_located(inputs))] if task == "retrieval" else iter_chunks(iter_located(inputs), chunk)
+    with RecordWriter() as writer:
+        for located in chunks:
+            if task == "retrieval" or dist.world_size == 1:
+                scored = score(located) if dist.is_main else []
+            else:
+                scored = _sharded(score, located, dist)
+            for record in scored:
+                summary.add(record)
+                writer.write(record)
+    if dist.is_main:
+        summary.print()
+
+
+def _sharded(score, located, dist) -> list[dict[str, Any]]:
+    """This rank scores ``located[rank::world]``; rank 0 gathers and interleaves them back in order."""
+    import torch.distributed as dist_module
+
+    mine = score(located[dist.rank::dist.world_size]) if located[dist.rank::dist.world_size] else []
+    gathered: list[list[dict[str, Any]]] = [[] for _ in range(dist.world_size)]
+    dist_module.all_gather_object(gathered, mine)
+    if not dist.is_main:
+        return []
+    merged: list[dict[str, Any]] = [{}] * len(located)
+    for rank, records in enumerate(gathered):
+        merged[rank::dist.world_size] = records
+    return merged

@@ -1,0 +1,546 @@
+"""The one training loop every architecture uses.
+
+AdamW (head at a larger learning rate, as METER), 10% linear warm-up then linear decay, mixed precision
+(``bf16``/``fp16`` autocast, a gradient scaler for fp16), gradient accumulation, length-bucketed batches
+(seed 001's dynamic batching), gradient clipping, a fraction of the training data (seed 000 Table 5),
+validation each epoch with ``best.pt`` / ``last.pt``, ``metrics.jsonl``, exact ``--resume``, DDP under
+``torchrun`` (each rank its share of the batches, rank 0 logs and saves), and a stop naming the step when the
+loss is NaN or infinite (the last good checkpoint stays as it was).
+
+Exact resume: the batch order of an epoch and the frames sampled for a batch are drawn from generators keyed by
+(seed, epoch, batch), and the checkpoint carries the torch RNG state, so a run resumed from ``last.pt`` takes
+the very same steps as one that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from raivtools.io.errors import InputError
+from raivtools.io.records import iter_located
+from raivtools.io.report import log, warn
+from raivtools.seeding import rng_for, seed_everything
+from raivtools.train import checkpoint as ckpt
+from raivtools.train.data import (
+    Collator,
+    Example,
+    FeatureSource,
+    bucketed_batches,
+    examples_for,
+    move_batch,
+    shard_batches,
+    split_of,
+    usable,
+)
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+#: config fields that may differ between a run and its resumption
+RESUMABLE_CHANGES = ("resume", "device", "log_every", "save_every")
+
+
+@dataclass
+class TrainConfig:
+    """Everything about a training run except the model's shape (that is the model config)."""
+
+    arch: str  # --arch: the registered architecture
+    inputs: list[str]  # record files (their `split` picks train / val records)
+    features: str  # the feature store with per-frame features of every media id
+    out: str  # the run directory
+    task: str = ""  # pairs | reason | video-text | tsp ("" = the arch's natural task)
+    val: list[str] = field(default_factory=list)  # separate validation files (default: split == "val" of inputs)
+    epochs: int = 10  # passes over the training data
+    batch_size: int = 32  # examples per micro-batch per process
+    lr: float = 1e-4  # peak learning rate of the body (AdamW)
+    head_lr_mult: float = 10.0  # the task head's learning rate as a multiple of lr (METER: 10)
+    weight_decay: float = 0.01  # AdamW weight decay on weight matrices
+    warmup: float = 0.1  # fraction of optimizer steps of linear warm-up (then linear decay to 0)
+    grad_accum: int = 1  # micro-batches per optimizer step
+    clip_norm: float = 1.0  # gradient-norm clipping (0 = off)
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 adds a gradient scaler)
+    train_fraction: float = 1.0  # fraction of training records used (seed 000 Table 5), drawn with the seed
+    seed: int = 0  # every random choice follows it
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    bucket_batches: int = 50  # batches per length-sorting pool (bigger = less padding, less randomness)
+    sampling: str = "cond"  # tsp: pair a media item with one sharing an object (cond) or with any (rand)
+    init: str = ""  # run directory whose last.pt initialises the model (fine-tuning after tsp)
+    log_every: int = 0  # also log a "step" line every N optimizer steps (0 = epoch lines only)
+    save_every: int = 0  # also save last.pt every N optimizer steps (resume inside long epochs)
+    resume: bool = False  # continue the run in `out` from its last.pt
+
+    def check(self) -> None:
+        """Raises InputError for values no run can use."""
+        if self.precision not in PRECISIONS:
+            raise InputError(f"--precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
+        if not 0 < self.train_fraction <= 1:
+            raise InputError(f"--train-fraction {self.train_fraction}: must be in (0, 1]")
+        for name in ("epochs", "batch_size", "grad_accum"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} must be at least 1")
+        if not 0 <= self.warmup < 1:
+            raise InputError(f"--warmup {self.warmup}: must be in [0, 1)")
+
+
+class TrainingDiverged(InputError):
+    """The loss became NaN or infinite; the message names the step. Exit code 3."""
+
+    exit_code = 3
+
+
+@dataclass
+class Distributed:
+    """Where this process stands in a torchrun job (rank 0 of 1 without one)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def from_env(cls) -> Distributed:
+        """Reads torchrun's RANK / WORLD_SIZE / LOCAL_RANK and joins the process group when there are several."""
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world <= 1:
+            return cls()
+        import torch
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        return cls(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+    def barrier(self) -> None:
+        if self.world_size > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    def mean(self, value: float, device) -> float:
+        """The mean of ``value`` over ranks."""
+        if self.world_size == 1:
+            return value
+        import torch
+        import torch.distributed as dist
+
+        tensor = torch.tensor([value], dtype=torch.float64, device=device)
+        dist.all_reduce(tensor)
+        return float(tensor.item()) / self.world_size
+
+
+def resolve_device(name: str, dist_info: Distributed):
+    """``auto`` -> this rank's GPU when there is one, else the CPU."""
+    import torch
+
+    if name == "auto":
+        return torch.device(f"cuda:{dist_info.local_rank}" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {name}: no CUDA device here; use --device cpu")
+    if device.type == "cuda" and device.index is None:
+        device = torch.device(f"cuda:{dist_info.local_rank}")
+    return device
+
+
+def linear_schedule(total_steps: int, warmup: float):
+    """LambdaLR factor: linear warm-up over ``warmup`` of the steps, then linear decay to 0."""
+    warmup_steps = max(1, int(round(total_steps * warmup))) if warmup > 0 else 0
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        remaining = max(1, total_steps - warmup_steps)
+        return max(0.0, (total_steps - step) / remaining)
+
+    return factor
+
+
+# ------------------------------------------------------------------------------------------------- data
+
+
+@dataclass
+class TrainData:
+    """The examples of a run: training (fixed, or re-mined each epoch for tsp) and validation."""
+
+    train: list[Example]
+    val_records: list[tuple[str, int, dict[str, Any]]]  # located validation records (scored whole each epoch)
+    skipped: int  # training records left out for lack of features
+    tsp_records: list[dict[str, Any]] = field(default_factory=list)  # SRL records mined each epoch (tsp)
+
+    def epoch_examples(self, config: TrainConfig, epoch: int, features: FeatureSource) -> list[Example]:
+        """This epoch's training examples (tsp mines new pairs every epoch)."""
+        if not self.tsp_records:
+            return self.train
+        from raivtools.train.tsp import tsp_examples
+
+        return tsp_examples(self.tsp_records, rng_for(config.seed, "tsp", epoch), config.sampling, features)
+
+
+def natural_task(input_kind: str) -> str:
+    return "pairs" if input_kind == "pair" else "video-text"
+
+
+def load_data(config: TrainConfig, task: str, features: FeatureSource) -> TrainData:
+    """Reads the records, splits train / val, keeps the training fraction, drops media without features."""
+    located = list(iter_located(config.inputs))
+    train_located = [item for item in located if split_of(item[2]) == "train"]
+    if config.val:
+        val_located = list(iter_located(config.val))
+    else:
+        val_located = [item for item in located if split_of(item[2]) == "val"]
+    train_located = fraction_of(train_located, config.train_fraction, config.seed)
+    if task == "tsp":
+        from raivtools.train.tsp import check_tsp_available, validation_pairs
+
+        check_tsp_available()
+        records = [record for _, _, record in train_located]
+        val_pairs = validation_pairs([r for _, _, r in val_located], rng_for(config.seed, "tsp-val"), config.sampling)
+        return TrainData([], [("<tsp-val>", i + 1, r) for i, r in enumerate(val_pairs)], 0, records)
+    _, examples = examples_for(task, train_located)
+    examples, problems = usable(examples, features)
+    for index, reason in list(problems.items())[:5]:
+        warn(f"training record {index}: {reason}; left out")
+    return TrainData(examples, val_located, len(problems))
+
+
+def fraction_of(items: list, fraction: float, seed: int) -> list:
+    """A seeded random ``fraction`` of ``items`` (at least one), in their original order."""
+    if fraction >= 1 or not items:
+        return items
+    keep = max(1, math.ceil(len(items) * fraction))
+    chosen = np.sort(rng_for(seed, "train-fraction").permutation(len(items))[:keep])
+    return [items[i] for i in chosen]
+
+
+# ------------------------------------------------------------------------------------------------- trainer
+
+
+class Trainer:
+    """Runs one training job; :meth:`run` does everything and returns the last epoch's metrics line."""
+
+    def __init__(self, config: TrainConfig, model_fields: dict[str, Any], init_text: str = ""):
+        import torch
+
+        config.check()
+        self.config = config
+        self.dist = Distributed.from_env()
+        self.device = resolve_device(config.device, self.dist)
+        self.run_dir = Path(config.out)
+        self.features = FeatureSource(config.features)
+        seed_everything(config.seed)
+        self.model = self._build_model(model_fields, init_text)
+        self.task = config.task or natural_task(self.model.input_kind)
+        self._check_task()
+        self.tokenizer = _tokenizer_for(self.model)
+        visual_inputs = 2 if self.model.input_kind == "pair" else 1
+        self.collate = Collator(self.features, self.tokenizer, self.model.config.max_frames, visual_inputs)
+        self.data = load_data(config, self.task, self.features)
+        self.steps_per_epoch = self._steps_per_epoch()
+        self.total_steps = self.steps_per_epoch * config.epochs
+        self.optimizer = torch.optim.AdamW(
+            self.model.param_groups(config.lr, config.weight_decay, config.head_lr_mult), lr=config.lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, linear_schedule(self.total_steps, config.warmup))
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=config.precision == "fp16")
+        self.wrapped = self._wrap(self.model)
+        self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
+        self.epoch_losses: list[float] = []
+        self.best: float | None = None
+
+    # -------------------------------------------------------------------------------------------- setup
+
+    def _build_model(self, model_fields: dict[str, Any], init_text: str):
+        from raivtools.models import build_model, model_config
+
+        if self.config.init:
+            return self._model_from_run(self.config.init, model_fields)
+        fields = dict(model_fields)
+        fields["feature_dim"] = self.features.dim
+        if init_text:
+            from raivtools.models.layers import open_clip_text_settings
+
+            fields.update(open_clip_text_settings(init_text))
+            fields["init_text"] = init_text
+        model = build_model(self.config.arch, model_config(self.config.arch, **fields))
+        if init_text:
+            from raivtools.models.layers import load_open_clip_text_tower
+
+            load_open_clip_text_tower(model.text_encoder, init_text)
+        return model.to(self.device)
+
+    def _model_from_run(self, run: str, model_fields: dict[str, Any]):
+        """Fine-tuning: the init run's architecture and weights (its last.pt, as seed 000 uses the last TSP
+        checkpoint); settings that do not change the weights' shapes (dropout, frames, losses) may be overridden."""
+        from raivtools.models import build_model
+
+        init_config = ckpt.read_run_config(Path(run))
+        if init_config["arch"] != self.config.arch:
+            raise InputError(f"--init {run}: that run trained --arch {init_config['arch']}, not {self.config.arch}")
+        fields = {**init_config["model"], **{k: v for k, v in model_fields.items() if k in ("dropout", "max_frames", "losses")}}
+        model = build_model(self.config.arch, fields)
+        state = ckpt.load_checkpoint(ckpt.checkpoint_path(Path(run), "last"))
+        model.load_state_dict(state["model"])
+        if model.config.feature_dim != self.features.dim:
+            raise InputError(f"--init {run}: features of size {model.config.feature_dim}, but --features has {self.features.dim}")
+        return model.to(self.device)
+
+    def _check_task(self) -> None:
+        allowed = {"pair": ("pairs", "reason", "tsp"), "video-text": ("video-text",)}[self.model.input_kind]
+        if self.task not in allowed:
+            raise InputError(f"--task {self.task}: --arch {self.config.arch} trains on {', '.join(allowed)}")
+
+    def _wrap(self, model):
+        if self.dist.world_size == 1:
+            return model
+        from torch.nn.parallel import DistributedDataParallel
+
+        device_ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=device_ids, find_unused_parameters=True)
+
+    def _steps_per_epoch(self) -> int:
+        count = len(self.data.train) if not self.data.tsp_records else len(self.data.tsp_records)
+        if count == 0:
+            raise InputError("no training examples: the inputs have no usable records with split 'train' "
+                             "(records without a split count as train)")
+        batches = -(-count // self.config.batch_size)
+        per_rank = -(-batches // self.dist.world_size)
+        return -(-per_rank // self.config.grad_accum)
+
+    # -------------------------------------------------------------------------------------------- run
+
+    def run(self, stop_after_steps: int | None = None) -> dict[str, Any]:
+        """Trains every remaining epoch. ``stop_after_steps`` ends the run abruptly after that optimizer step
+        without saving (as a crash would): tests use it to check that ``--resume`` is exact."""
+        self._prepare_run_dir()
+        last_line: dict[str, Any] = {}
+        while self.epoch < self.config.epochs:
+            train_loss = self._train_epoch(stop_after_steps)
+            if train_loss is None:
+                return last_line
+            last_line = self._end_epoch(train_loss)
+        return last_line
+
+    def _prepare_run_dir(self) -> None:
+        config_dict = self.run_config()
+        last = self.run_dir / ckpt.LAST
+        if self.config.resume and last.exists():
+            self._check_same_run(ckpt.read_run_config(self.run_dir), config_dict)
+            self._restore(ckpt.load_checkpoint(last, map_location=self.device))
+            if self.dist.is_main:
+                ckpt.truncate_metrics(self.run_dir, self.step)
+                log(f"raiv train: resuming {self.run_dir} at epoch {self.epoch + 1}, step {self.step}")
+            return
+        if self.dist.is_main:
+            if self.run_dir.exists() and any(self.run_dir.iterdir()) and not self.config.resume:
+                raise InputError(f"{self.run_dir}: run directory is not empty: pass --resume to continue it, "
+                                 "or choose a new --out")
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            ckpt.write_run_config(self.run_dir, config_dict)
+        self.dist.barrier()
+
+    def _check_same_run(self, saved: dict[str, Any], now: dict[str, Any]) -> None:
+        changed = sorted(key for key in set(saved["train"]) | set(now["train"])
+                         if key not in RESUMABLE_CHANGES and saved["train"].get(key) != now["train"].get(key))
+        if saved["model"] != now["model"]:
+            changed.append("model settings")
+        if changed:
+            raise InputError(f"{self.run_dir}: --resume with other settings than the run was started with "
+                             f"({', '.join(changed)}); use the same options or a new --out")
+
+    def run_config(self) -> dict[str, Any]:
+        """What goes into config.json: enough to rebuild the model, score with it, and resume."""
+        import torch
+
+        return {
+            "format": "raiv-run", "version": 1, "arch": self.config.arch, "task": self.task,
+            "model": self.model.config.to_dict(),
+            "train": {**dataclasses.asdict(self.config), "task": self.task},
+            "tokenizer": {"kind": "open_clip-bpe", "context_length": self.model.config.context_length},
+            "features": {"dir": self.config.features, "meta": self.features.store.meta, "dim": self.features.dim},
+            "steps": {"per_epoch": self.steps_per_epoch, "total": self.total_steps},
+            "data": {"train_examples": len(self.data.train) or len(self.data.tsp_records),
+                     "val_records": len(self.data.val_records), "skipped_train_records": self.data.skipped},
+            "world_size": self.dist.world_size, "torch": torch.__version__,
+        }
+
+    # -------------------------------------------------------------------------------------------- epoch
+
+    def _epoch_batches(self, examples: list[Example]) -> list[list[int]]:
+        lengths = [len(self.tokenizer.encode(e.text)) + len(e.media) * self.model.config.max_frames for e in examples]
+        batches = bucketed_batches(lengths, self.config.batch_size, rng_for(self.config.seed, "batches", self.epoch),
+                                   self.config.bucket_batches)
+        return shard_batches(batches, self.dist.rank, self.dist.world_size)
+
+    def _train_epoch(self, stop_after_steps: int | None) -> float | None:
+        """One epoch from ``batch_in_epoch`` on; returns its mean training loss, or None when stopped early."""
+        examples = self.data.epoch_examples(self.config, self.epoch, self.features)
+        batches = self._epoch_batches(examples)
+        groups = [batches[i:i + self.config.grad_accum] for i in range(0, len(batches), self.config.grad_accum)]
+        self.wrapped.train()
+        losses = self.epoch_losses  # losses of this epoch's earlier steps, when resumed mid-epoch
+        first_group = self.batch_in_epoch // self.config.grad_accum
+        for group_number, group in enumerate(groups[first_group:], start=first_group):
+            losses.append(self._optimizer_step(examples, group, group_number * self.config.grad_accum))
+            self.batch_in_epoch = (group_number + 1) * self.config.grad_accum
+            self._after_step(losses[-1])
+            if stop_after_steps is not None and self.step >= stop_after_steps:
+                return None
+        return self.dist.mean(float(np.mean(losses)) if losses else math.nan, self.device)
+
+    def _optimizer_step(self, examples: list[Example], group: list[list[int]], first_batch: int) -> float:
+        """Forward/backward over the micro-batches of ``group``, then one clipped optimizer step."""
+        import torch
+
+        from raivtools.score import autocast_context
+
+        total = 0.0
+        for offset, positions in enumerate(group):
+            number = first_batch + offset
+            rng = rng_for(self.config.seed, "frames", self.epoch, number)
+            batch = move_batch(self.collate([examples[p] for p in positions], rng), self.device)
+            sync = offset == len(group) - 1 or self.dist.world_size == 1
+            with (contextlib_nullcontext() if sync else self.wrapped.no_sync()):
+                with autocast_context(self.device, self.config.precision):
+                    out = self.wrapped(batch)
+                loss = out["loss"]
+                if not torch.isfinite(loss.detach()).all():
+                    raise TrainingDiverged(
+                        f"loss is {float(loss.detach())} at step {self.step + 1} (epoch {self.epoch + 1}, batch "
+                        f"{number + 1}); stopped. The last good checkpoint is {self.run_dir / ckpt.LAST}"
+                        " (lower --lr, use --precision fp32/bf16, or check the features)")
+                self.scaler.scale(loss / len(group)).backward()
+            total += float(loss.detach()) / len(group)
+        if self.config.clip_norm > 0:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        return total
+
+    def _after_step(self, loss: float) -> None:
+        self.step += 1
+        if self.dist.is_main and self.config.log_every and self.step % self.config.log_every == 0:
+            ckpt.append_metrics(self.run_dir, {"event": "step", "epoch": self.epoch + 1, "step": self.step,
+                                               "loss": loss, "lr": self.current_lr()})
+        if self.config.save_every and self.step % self.config.save_every == 0:
+            self._save_last()
+
+    def current_lr(self) -> float:
+        """The body's learning rate now (the head's is ``head_lr_mult`` times it)."""
+        return float(self.scheduler.get_last_lr()[0])  # group 0 is a body group (see param_groups)
+
+    def _end_epoch(self, train_loss: float) -> dict[str, Any]:
+        """Validation, the epoch's metrics line, last.pt and (when better) best.pt."""
+        val = self.validate() if self.dist.is_main else {}
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        self.epoch_losses = []
+        line = {"event": "epoch", "epoch": self.epoch, "step": self.step, "train_loss": train_loss,
+                "lr": self.current_lr(), "val": val}
+        if self.dist.is_main:
+            ckpt.append_metrics(self.run_dir, line)
+            log(f"raiv train: epoch {self.epoch}/{self.config.epochs} step {self.step} train_loss {train_loss:.4f} "
+                + " ".join(f"val_{k} {v:.4f}" for k, v in val.items()))
+            improved = self._improved(val)
+            self._save_last()
+            if improved:
+                ckpt.save_checkpoint(self.run_dir / ckpt.BEST, {"model": self.model.state_dict(), "epoch": self.epoch,
+                                                                "step": self.step, "val": val})
+        self.dist.barrier()
+        return line
+
+    def _improved(self, val: dict[str, float]) -> bool:
+        metric = primary_metric(val)
+        if metric is None:
+            return False
+        value = val[metric] if metric != "loss" else -val[metric]
+        if math.isnan(value):
+            return False
+        if self.best is None or value > self.best:
+            self.best = value
+            return True
+        return False
+
+    def validate(self) -> dict[str, float]:
+        """Scores the validation records (RNG untouched, so validation never changes the training run)."""
+        import torch
+
+        from raivtools.score import score_records, validation_metrics
+
+        if not self.data.val_records:
+            return {}
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            records = score_records(self.model, [(f, n, dict(r)) for f, n, r in self.data.val_records],
+                                    self.features, self.tokenizer, self.config.batch_size, self.device,
+                                    self.config.precision)
+        self.model.train()
+        return validation_metrics(records)
+
+    # -------------------------------------------------------------------------------------------- state
+
+    def _save_last(self) -> None:
+        if not self.dist.is_main:
+            return
+        import torch
+
+        state = {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch, "step": self.step, "batch_in_epoch": self.batch_in_epoch,
+            "epoch_losses": list(self.epoch_losses),
+            "best": self.best, "torch_rng": torch.get_rng_state(),
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        ckpt.save_checkpoint(self.run_dir / ckpt.LAST, state)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        import torch
+
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.step, self.batch_in_epoch = state["epoch"], state["step"], state["batch_in_epoch"]
+        self.best = state["best"]
+        self.epoch_losses = list(state["epoch_losses"])
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if "cuda_rng" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
+
+
+def primary_metric(val: dict[str, float]) -> str | None:
+    """The validation number that picks best.pt: accuracy, reasoning accuracy, AARO acc, else the loss."""
+    for name in ("accuracy", "mc_accuracy", "acc", "loss"):
+        if name in val:
+            return name
+    return None
+
+
+def contextlib_nullcontext():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def _tokenizer_for(model):
+    from raivtools.models.layers import TextTokenizer
+
+    return TextTokenizer(model.config.context_length)
+
+
+def train(config: TrainConfig, model_fields: dict[str, Any] | None = None, init_text: str = "",
+          stop_after_steps: int | None = None) -> Trainer:
+    """Builds a :class:`Trainer` and runs it; returns the trainer (its model is trained)."""
+    trainer = Trainer(config, model_fields or {}, init_text)
+    trainer.run(stop_after_steps)
+    return trainer
