@@ -264,8 +264,8 @@ class VLM(VisionLanguageModel):
             candidates = [words, visible] if unified else [words]
             logits = torch.cat([text_pred @ c.t() for c in candidates], dim=1)
             per_token.append(F.cross_entropy(logits, word_truth, reduction="none"))
-        if not per_token:
-            return {}
+        if not per_token:  # nothing was masked (tiny batches): a zero that keeps the graph, for backward and DDP
+            return {"masked-token" if unified else "mlm": predicted.sum() * 0.0}
         if unified:
             out["masked-token"] = torch.cat(per_token).mean()
         else:

@@ -17,13 +17,7 @@ from raivtools.models.videodistill import (
     gumbel_select,
     uniform_indices,
 )
-from tests.models.video_text_data import World, single_thread, tiny_config, train_steps, world_batches, world_store
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+from tests.models.video_text_data import World, tiny_config, train_steps, world_batches, world_store
 
 
 @pytest.fixture

@@ -9,13 +9,7 @@ from raivtools.io.errors import InputError
 from raivtools.models import build_model, model_class_for
 from raivtools.models.layers import mask_words, word_positions
 from raivtools.models.vlm import MFM_MLM, WHOLE_TEXT, WHOLE_VIDEO, VLMConfig, isolated_mask
-from tests.models.video_text_data import World, single_thread, tiny_config, train_steps, world_batches, world_store
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+from tests.models.video_text_data import World, tiny_config, train_steps, world_batches, world_store
 
 
 @pytest.fixture
