@@ -183,3 +183,13 @@ def test_runs_without_patch_tokens(tmp_path, world):
     assert torch.isfinite(model(batch)["loss"])
     with pytest.raises(InputError, match="--tokens"):
         tiny(token_dim=24)(batch)
+
+
+def test_same_seed_same_loss(store, world):
+    model = tiny()
+    batch = world_batches(model, store, world, batch_size=8)[0]
+    losses = []
+    for _ in range(2):
+        torch.manual_seed(5)  # Gumbel noise, caption exchange and word masking all draw from torch's generator
+        losses.append(model(batch)["losses"])
+    assert losses[0] == losses[1]

@@ -154,3 +154,13 @@ def test_registry_and_config():
         tiny(losses="masked-token,mfm-mlm")
     with pytest.raises(InputError, match="unknown vlm loss"):
         tiny(losses="vtc")
+
+
+def test_same_seed_same_loss(store, world):
+    model = tiny()
+    batch = world_batches(model, store, world, batch_size=8)[0]
+    losses = []
+    for _ in range(2):
+        torch.manual_seed(5)  # the MMM draw and the word masking come from torch's generator
+        losses.append(model(batch)["losses"])
+    assert losses[0] == losses[1]
