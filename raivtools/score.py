@@ -18,7 +18,6 @@ What each record gets (the report relies on exactly this):
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -192,25 +191,34 @@ def score_records(model, located: Sequence[tuple[str, int, dict[str, Any]]], fea
 
 
 def validation_metrics(records: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """The per-epoch numbers the loop logs, from scored records: ``accuracy`` (pairs, score > 0.5 vs label),
-    ``mc_accuracy`` (reasoning), ``acc`` and ``acc_hat`` (records with a negative, seed 004 eq. 5-6)."""
-    metrics: dict[str, float] = {}
+    """The per-epoch numbers the loop logs, from scored records, with the report's metric functions:
+    ``accuracy`` and ``loss`` (BCE) of pairs, ``mc_accuracy`` (reasoning, ties wrong), ``acc`` and ``acc_hat`` (records with a
+    negative, seed 004 eq. 5-6)."""
+    from raivtools import metrics as m
+
+    out: dict[str, float] = {}
     pairs = [r for r in records if isinstance(r.get("score"), float) and r.get("label") is not None]
     if pairs:
-        metrics["accuracy"] = _mean((r["score"] > 0.5) == bool(r["label"]) for r in pairs)
-    reasoning = [r for r in records if "reason_pred" in r and (r.get("reason") or {}).get("answer") is not None]
+        labels, scores = [bool(r["label"]) for r in pairs], [r["score"] for r in pairs]
+        out["accuracy"] = m.pair_accuracy(labels, scores)
+        out["loss"] = binary_cross_entropy(labels, scores)
+    reasoning = [r for r in records if "reason_scores" in r and (r.get("reason") or {}).get("answer") is not None]
     if reasoning:
-        metrics["mc_accuracy"] = _mean(r["reason_pred"] == r["reason"]["answer"] for r in reasoning)
+        out["mc_accuracy"] = m.multiple_choice_accuracy([r["reason_scores"] for r in reasoning],
+                                                        [r["reason"]["answer"] for r in reasoning])
     negatives = [r["score"] for r in records if isinstance(r.get("score"), dict)]
     if negatives:
-        metrics["acc"] = _mean(s["pos"] > s["neg"] for s in negatives)
-        metrics["acc_hat"] = (_mean(s["pos"] > 0.5 for s in negatives) + _mean(s["neg"] < 0.5 for s in negatives)) / 2
-    return metrics
+        pos, neg = [s["pos"] for s in negatives], [s["neg"] for s in negatives]
+        out["acc"] = m.aaro_acc(pos, neg)
+        out["acc_hat"] = m.aaro_acc_hat(pos, neg)
+    return out
 
 
-def _mean(values) -> float:
-    values = [float(v) for v in values]
-    return sum(values) / len(values) if values else math.nan
+def binary_cross_entropy(labels: Sequence[bool], scores: Sequence[float]) -> float:
+    """Mean BCE of p(true) scores against True/False labels (probabilities clipped to [1e-7, 1 - 1e-7])."""
+    p = np.clip(np.asarray(scores, dtype=np.float64), 1e-7, 1 - 1e-7)
+    y = np.asarray(labels, dtype=np.float64)
+    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
 
 
 # ------------------------------------------------------------------------------------------------ command

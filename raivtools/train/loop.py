@@ -174,15 +174,14 @@ class TrainData:
     train: list[Example]
     val_records: list[tuple[str, int, dict[str, Any]]]  # located validation records (scored whole each epoch)
     skipped: int  # training records left out for lack of features
-    tsp_records: list[dict[str, Any]] = field(default_factory=list)  # SRL records mined each epoch (tsp)
+    miner: Any = None  # tsp: a PairMiner that mines new pairs every epoch
+    miner_items: int = 0  # tsp: SRL items the miner pairs up
 
     def epoch_examples(self, config: TrainConfig, epoch: int, features: FeatureSource) -> list[Example]:
         """This epoch's training examples (tsp mines new pairs every epoch)."""
-        if not self.tsp_records:
+        if self.miner is None:
             return self.train
-        from raivtools.train.tsp import tsp_examples
-
-        return tsp_examples(self.tsp_records, rng_for(config.seed, "tsp", epoch), config.sampling, features)
+        return self.miner.examples(rng_for(config.seed, "tsp", epoch), features)
 
 
 def natural_task(input_kind: str) -> str:
@@ -199,17 +198,25 @@ def load_data(config: TrainConfig, task: str, features: FeatureSource) -> TrainD
         val_located = [item for item in located if split_of(item[2]) == "val"]
     train_located = fraction_of(train_located, config.train_fraction, config.seed)
     if task == "tsp":
-        from raivtools.train.tsp import check_tsp_available, validation_pairs
-
-        check_tsp_available()
-        records = [record for _, _, record in train_located]
-        val_pairs = validation_pairs([r for _, _, r in val_located], rng_for(config.seed, "tsp-val"), config.sampling)
-        return TrainData([], [("<tsp-val>", i + 1, r) for i, r in enumerate(val_pairs)], 0, records)
+        return _tsp_data(config, train_located, val_located)
     _, examples = examples_for(task, train_located)
     examples, problems = usable(examples, features)
     for index, reason in list(problems.items())[:5]:
         warn(f"training record {index}: {reason}; left out")
     return TrainData(examples, val_located, len(problems))
+
+
+def _tsp_data(config: TrainConfig, train_located: list, val_located: list) -> TrainData:
+    """tsp: a miner over the training SRL records, and validation pairs mined once from the val records."""
+    from raivtools.train.tsp import PairMiner, check_tsp_available
+
+    check_tsp_available()
+    miner = PairMiner([r for _, _, r in train_located], config.sampling)
+    val_pairs: list[dict[str, Any]] = []
+    if val_located:
+        val_pairs = PairMiner([r for _, _, r in val_located], config.sampling).mine(rng_for(config.seed, "tsp-val"))
+    val = [("<tsp-val>", i + 1, record) for i, record in enumerate(val_pairs)]
+    return TrainData([], val, 0, miner=miner, miner_items=miner.target)
 
 
 def fraction_of(items: list, fraction: float, seed: int) -> list:
@@ -310,7 +317,7 @@ class Trainer:
         return DistributedDataParallel(model, device_ids=device_ids, find_unused_parameters=True)
 
     def _steps_per_epoch(self) -> int:
-        count = len(self.data.train) if not self.data.tsp_records else len(self.data.tsp_records)
+        count = len(self.data.train) if self.data.miner is None else self.data.miner_items
         if count == 0:
             raise InputError("no training examples: the inputs have no usable records with split 'train' "
                              "(records without a split count as train)")
@@ -370,7 +377,7 @@ class Trainer:
             "tokenizer": {"kind": "open_clip-bpe", "context_length": self.model.config.context_length},
             "features": {"dir": self.config.features, "meta": self.features.store.meta, "dim": self.features.dim},
             "steps": {"per_epoch": self.steps_per_epoch, "total": self.total_steps},
-            "data": {"train_examples": len(self.data.train) or len(self.data.tsp_records),
+            "data": {"train_examples": len(self.data.train) or self.data.miner_items,
                      "val_records": len(self.data.val_records), "skipped_train_records": self.data.skipped},
             "world_size": self.dist.world_size, "torch": torch.__version__,
         }
@@ -387,41 +394,52 @@ class Trainer:
         """One epoch from ``batch_in_epoch`` on; returns its mean training loss, or None when stopped early."""
         examples = self.data.epoch_examples(self.config, self.epoch, self.features)
         batches = self._epoch_batches(examples)
-        groups = [batches[i:i + self.config.grad_accum] for i in range(0, len(batches), self.config.grad_accum)]
+        accum = self.config.grad_accum
+        first_group = self.batch_in_epoch // accum
+        numbered = list(enumerate(batches))[first_group * accum:]
+        ready = prefetch((number, self._collate(examples, positions, number)) for number, positions in numbered)
         self.wrapped.train()
         losses = self.epoch_losses  # losses of this epoch's earlier steps, when resumed mid-epoch
-        first_group = self.batch_in_epoch // self.config.grad_accum
-        for group_number, group in enumerate(groups[first_group:], start=first_group):
-            losses.append(self._optimizer_step(examples, group, group_number * self.config.grad_accum))
-            self.batch_in_epoch = (group_number + 1) * self.config.grad_accum
-            self._after_step(losses[-1])
-            if stop_after_steps is not None and self.step >= stop_after_steps:
-                return None
+        try:
+            for group_number in range(first_group, -(-len(batches) // accum)):
+                group = [next(ready) for _ in range(min(accum, len(batches) - group_number * accum))]
+                losses.append(self._optimizer_step(group))
+                self.batch_in_epoch = (group_number + 1) * accum
+                self._after_step(losses[-1])
+                if stop_after_steps is not None and self.step >= stop_after_steps:
+                    return None
+        finally:
+            ready.close()
         return self.dist.mean(float(np.mean(losses)) if losses else math.nan, self.device)
 
-    def _optimizer_step(self, examples: list[Example], group: list[list[int]], first_batch: int) -> float:
+    def _collate(self, examples: list[Example], positions: list[int], number: int) -> dict[str, Any]:
+        """Batch ``number`` of the epoch on the CPU (pinned for a GPU); its frames drawn with its own generator."""
+        batch = self.collate([examples[p] for p in positions], rng_for(self.config.seed, "frames", self.epoch, number))
+        if self.device.type == "cuda":
+            batch = {key: value.pin_memory() for key, value in batch.items()}
+        return batch
+
+    def _optimizer_step(self, group: list[tuple[int, dict[str, Any]]]) -> float:
         """Forward/backward over the micro-batches of ``group``, then one clipped optimizer step."""
         import torch
 
         from raivtools.score import autocast_context
 
         total = 0.0
-        for offset, positions in enumerate(group):
-            number = first_batch + offset
-            rng = rng_for(self.config.seed, "frames", self.epoch, number)
-            batch = move_batch(self.collate([examples[p] for p in positions], rng), self.device)
+        for offset, (number, cpu_batch) in enumerate(group):
+            batch = move_batch(cpu_batch, self.device)
             sync = offset == len(group) - 1 or self.dist.world_size == 1
             with (contextlib_nullcontext() if sync else self.wrapped.no_sync()):
                 with autocast_context(self.device, self.config.precision):
-                    out = self.wrapped(batch)
-                loss = out["loss"]
-                if not torch.isfinite(loss.detach()).all():
+                    loss = self.wrapped(batch)["loss"]
+                value = float(loss.detach())
+                if not math.isfinite(value):
                     raise TrainingDiverged(
-                        f"loss is {float(loss.detach())} at step {self.step + 1} (epoch {self.epoch + 1}, batch "
-                        f"{number + 1}); stopped. The last good checkpoint is {self.run_dir / ckpt.LAST}"
+                        f"loss is {value} at step {self.step + 1} (epoch {self.epoch + 1}, batch {number + 1}); "
+                        f"stopped. The last good checkpoint is {self.run_dir / ckpt.LAST}"
                         " (lower --lr, use --precision fp32/bf16, or check the features)")
                 self.scaler.scale(loss / len(group)).backward()
-            total += float(loss.detach()) / len(group)
+            total += value / len(group)
         if self.config.clip_norm > 0:
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
@@ -529,6 +547,46 @@ def primary_metric(val: dict[str, float]) -> str | None:
         if name in val:
             return name
     return None
+
+
+def prefetch(items, depth: int = 2):
+    """Iterates ``items`` produced by a background thread, ``depth`` ahead: the next batches are built while the
+    model computes (the work releases the GIL in numpy/torch). Errors in the producer are raised here."""
+    import queue
+    import threading
+
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                buffer.put((True, item))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            buffer.put((False, exc))
+            return
+        buffer.put((True, done))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = buffer.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                buffer.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
 
 
 def contextlib_nullcontext():

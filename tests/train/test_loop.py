@@ -86,7 +86,7 @@ def test_run_directory_contract(tmp_path, world, feature_store, pair_files):
     epochs = [m for m in metrics(run) if m["event"] == "epoch"]
     assert [m["epoch"] for m in epochs] == [1, 2] and epochs[-1]["step"] == trainer.step
     assert set(epochs[0]) == {"event", "epoch", "step", "train_loss", "lr", "val"}
-    assert set(epochs[0]["val"]) == {"accuracy", "mc_accuracy"}
+    assert set(epochs[0]["val"]) == {"accuracy", "loss", "mc_accuracy"}
     assert any(m["event"] == "step" for m in metrics(run))
     for name in ("best.pt", "last.pt"):
         state = torch.load(run / name, weights_only=True)

@@ -1,0 +1,169 @@
+"""Training-loop overhead: `raiv train`'s loop vs a bare forward + backward + AdamW step of the same model on the
+same batches, measured side by side in one run (goal: loop time / bare time <= 1.10).
+
+The loop's time covers everything it does per step: reading features, sampling frames, tokenizing,
+length-bucketed batching, moving to the device, autocast, the loss check, gradient clipping, the scheduler and
+logging. The bare baseline gets the very same batches already built, in memory and on the device. Epoch-end
+work (validation, checkpoints) is timed apart and printed too.
+
+Usage:
+    PYTHONPATH=. python benchmarks/train_loop_overhead.py [--arch raiv-late] [--device cpu] [--precision fp32]
+        [--examples 512] [--batch-size 32] [--width 256] [--repeats 3]
+
+On a GPU it can also compare precisions: ``--precision bf16`` vs the default fp32 (run twice, compare
+examples/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def make_inputs(root: Path, examples: int, dim: int, frames: int, seed: int = 0) -> tuple[Path, Path]:
+    """A feature store of 256 media items and ``examples`` pair records (half true) over them."""
+    from raivtools.io.records import write_jsonl
+    from raivtools.io.store import ArrayStore, shard_name
+
+    rng = np.random.default_rng(seed)
+    writer = ArrayStore.create(root / "feats", meta={"kind": "features", "embed_dim": dim})
+    items = {f"m{i}": {"frames": rng.normal(size=(1 if i % 5 == 0 else frames, dim)).astype(np.float16)}
+             for i in range(256)}
+    writer.write_shard(shard_name(0), items)
+    colours = ["red", "blue", "green", "yellow", "purple", "orange"]
+    records = []
+    for i in range(examples):
+        left, right = rng.integers(256, size=2)
+        words = " ".join(rng.choice(["a", "the", "small", "large", "shiny", "wooden", "ball", "cube"], rng.integers(2, 12)))
+        records.append({"id": f"p{i}", "left": {"id": f"m{left}"}, "right": {"id": f"m{right}"},
+                        "statement": f"In both, {words} is {colours[i % 6]}.", "label": bool(i % 2), "split": "train"})
+    write_jsonl(root / "pairs.jsonl", records)
+    return root / "pairs.jsonl", root / "feats"
+
+
+def build_trainer(args, inputs: Path, features: Path, out: Path):
+    from raivtools.train.loop import TrainConfig, Trainer
+
+    config = TrainConfig(arch=args.arch, inputs=[str(inputs)], features=str(features), out=str(out), epochs=1,
+                         batch_size=args.batch_size, precision=args.precision, device=args.device, seed=0)
+    fields = {"width": args.width, "heads": max(1, args.width // 64), "text_layers": args.layers, "dropout": 0.1}
+    fields.update({"fusion_layers": args.layers} if args.arch != "navero" else {"fusion_layers": 1})
+    trainer = Trainer(config, fields)
+    trainer._prepare_run_dir()
+    return trainer
+
+
+def time_loop(trainer) -> tuple[float, int]:
+    """Seconds for one epoch of the loop's stepping (no epoch-end work), and its optimizer steps."""
+    trainer.batch_in_epoch = 0
+    trainer.epoch_losses = []
+    before = trainer.step
+    _sync(trainer.device)
+    start = time.perf_counter()
+    trainer._train_epoch(None)
+    _sync(trainer.device)
+    return time.perf_counter() - start, trainer.step - before
+
+
+def time_bare(trainer, batches) -> float:
+    """Seconds for forward + backward + AdamW step over pre-built device batches (the same model and batches)."""
+    import torch
+
+    from raivtools.score import autocast_context
+
+    model, optimizer = trainer.model, trainer.optimizer
+    model.train()
+    _sync(trainer.device)
+    start = time.perf_counter()
+    for batch in batches:
+        with autocast_context(trainer.device, trainer.config.precision):
+            loss = model(batch)["loss"]
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    _sync(trainer.device)
+    del torch
+    return time.perf_counter() - start
+
+
+def prebuilt_batches(trainer):
+    from raivtools.seeding import rng_for
+    from raivtools.train.data import move_batch
+
+    examples = trainer.data.epoch_examples(trainer.config, trainer.epoch, trainer.features)
+    batches = trainer._epoch_batches(examples)
+    return [move_batch(trainer.collate([examples[p] for p in positions], rng_for(0, "frames", trainer.epoch, n)),
+                       trainer.device) for n, positions in enumerate(batches)]
+
+
+def _sync(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default="raiv-late")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    parser.add_argument("--examples", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--dim", type=int, default=512)
+    parser.add_argument("--frames", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    args = parser.parse_args()
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        inputs, features = make_inputs(root, args.examples, args.dim, args.frames)
+        if args.arch == "navero":
+            _as_video_text(inputs)
+        trainer = build_trainer(args, inputs, features, root / "run")
+        batches = prebuilt_batches(trainer)
+        time_bare(trainer, batches[:2])  # warm-up: allocator, kernels, optimizer state
+        loop_times, bare_times = [], []
+        for _ in range(args.repeats):
+            loop_seconds, steps = time_loop(trainer)
+            loop_times.append(loop_seconds)
+            bare_times.append(time_bare(trainer, batches))
+        start = time.perf_counter()
+        trainer.validate()
+        trainer._save_last()
+        epoch_end = time.perf_counter() - start
+    loop, bare = statistics.median(loop_times), statistics.median(bare_times)
+    examples = sum(len(b["index"]) for b in batches)
+    print(f"arch {args.arch}, device {trainer.device}, precision {args.precision}, {len(batches)} batches of "
+          f"{args.batch_size}, width {args.width}, {args.repeats} repeats (median)")
+    print(f"bare forward+backward+step: {bare:.3f} s/epoch  {examples / bare:.1f} examples/s")
+    print(f"loop (raiv train):          {loop:.3f} s/epoch  {examples / loop:.1f} examples/s")
+    print(f"epoch-end validation+checkpoint (not in the loop time): {epoch_end:.3f} s")
+    print(f"loop / bare ratio: {loop / bare:.3f}  (overhead {100 * (loop / bare - 1):+.1f}%, goal <= +10%)")
+
+
+def _as_video_text(path: Path) -> None:
+    """Turns the pair records into video-text records with negatives (for --arch navero)."""
+    from raivtools.io.records import iter_records, write_jsonl
+
+    records = [{"id": r["left"]["id"], "caption": r["statement"], "negative": r["statement"].replace("In both", "In neither"),
+                "split": "train"} for r in iter_records([str(path)])]
+    write_jsonl(path, records)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""`raiv train` and `raiv score` as a user runs them: options, bad input, the scored-record contract."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from raivtools.commands.score import main as score_main
+from raivtools.commands.train import main as train_main
+from raivtools.score import ranks_from_similarity
+from tests.factories import write_jsonl
+
+TINY_SET = ["--set", "width=32", "--set", "heads=2", "--set", "text_layers=2", "--set", "mlp_ratio=2",
+            "--set", "dropout=0", "--set", "context_length=32"]
+
+
+def invoke(command, args, input: bytes | None = None):
+    result = CliRunner().invoke(command, [str(a) for a in args], input=input, catch_exceptions=False)
+    return result
+
+
+def records_of(result) -> list[dict]:
+    return [orjson.loads(line) for line in result.stdout_bytes.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def late_run(tmp_path, feature_store, pair_files):
+    run = tmp_path / "late"
+    result = invoke(train_main, [pair_files["train"], "--features", feature_store, "--arch", "raiv-late", "--out", run,
+                                 "--epochs", 1, "--batch-size", 16, "--train-fraction", 0.2, *TINY_SET,
+                                 "--set", "fusion_layers=1"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""  # train writes no records
+    return run
+
+
+@pytest.fixture
+def navero_run(tmp_path, world, feature_store):
+    ids = list(world.items)
+    records = world.video_text_records("train", ids[:16]) + world.video_text_records("val", ids[16:20])
+    inputs = write_jsonl(tmp_path / "aaro.jsonl", records)
+    run = tmp_path / "navero"
+    result = invoke(train_main, [inputs, "--features", feature_store, "--arch", "navero", "--out", run, "--epochs", 1,
+                                 "--batch-size", 8, "--loss", "navero", *TINY_SET, "--set", "fusion_layers=1",
+                                 "--set", "video_layers=1", "--set", "embed_dim=16"])
+    assert result.exit_code == 0, result.stderr
+    return run
+
+
+def test_score_pairs_keeps_order_ids_and_adds_the_contract_fields(late_run, tmp_path, world):
+    test = world.pair_records(12, "test", seed=11, reason=True)
+    test[3]["statement"] = "In both, the thing is rouge — 赤い."
+    test[5]["right"]["id"] = "missing-media"
+    path = write_jsonl(tmp_path / "test.jsonl", test)
+    result = invoke(score_main, [path, "--run", late_run, "--batch-size", 5])
+    assert result.exit_code == 0, result.stderr
+    scored = records_of(result)
+    assert [r["id"] for r in scored] == [r["id"] for r in test]
+    for before, after in zip(test, scored):
+        assert {k: after[k] for k in before} == before  # every input field kept
+    ok = [r for r in scored if r.get("status") != "error"]
+    assert all(isinstance(r["score"], float) and 0 < r["score"] < 1 for r in ok)
+    with_reason = [r for r in ok if "reason" in r]
+    assert with_reason and all(len(r["reason_scores"]) == 3 for r in with_reason)
+    assert all(r["reason_pred"] == int(np.argmax(r["reason_scores"])) for r in with_reason)
+    assert scored[5]["status"] == "error" and "missing-media" in scored[5]["error"] and "score" not in scored[5]
+    assert "11 records: 11 ok, 1 error" in result.stderr or "12 records: 11 ok, 1 error" in result.stderr
+    again = invoke(score_main, [path, "--run", late_run, "--batch-size", 5])
+    assert again.stdout_bytes == result.stdout_bytes  # same inputs, same bytes
+    rebatched = records_of(invoke(score_main, [path, "--run", late_run, "--batch-size", 3, "--chunk", 4]))
+    assert [r.get("score") for r in rebatched] == pytest.approx([r.get("score") for r in scored], abs=1e-5)
+
+
+def test_score_navero_negatives_and_retrieval(navero_run, tmp_path, world):
+    ids = list(world.items)
+    test = world.video_text_records("test", ids[20:28])
+    test[2]["negative"] = None
+    path = write_jsonl(tmp_path / "test.jsonl", test)
+    result = invoke(score_main, [path, "--run", navero_run, "--task", "retrieval"])
+    assert result.exit_code == 0, result.stderr
+    scored = records_of(result)
+    assert set(scored[0]["score"]) == {"pos", "neg"} and isinstance(scored[2]["score"], float)
+    assert all(1 <= r["rank_t2v"] <= 8 and 1 <= r["rank_v2t"] <= 8 for r in scored)
+    plain = records_of(invoke(score_main, [path, "--run", navero_run]))
+    assert "rank_t2v" not in plain[0] and plain[0]["score"] == scored[0]["score"]
+
+
+def test_score_retrieval_needs_a_retrieval_model(late_run, tmp_path, world):
+    path = write_jsonl(tmp_path / "t.jsonl", world.pair_records(2, "test"))
+    result = CliRunner().invoke(score_main, [str(path), "--run", str(late_run), "--task", "retrieval"])
+    assert result.exit_code == 2 and "no retrieval embeddings" in result.stderr
+
+
+def test_ranks_are_pessimistic_on_ties():
+    # 3 captions (rows) x 2 videos (columns); captions 0 and 1 show video 0, caption 2 shows video 1
+    similarity = np.array([[0.5, 0.5], [0.9, 0.1], [0.2, 0.3]])
+    rank_t2v, rank_v2t = ranks_from_similarity(similarity, [0, 0, 1])
+    assert rank_t2v.tolist() == [2, 1, 1]  # caption 0 ties with video 1: ranked below it
+    # video 0 vs captions of other videos: caption 2 scores 0.2 on it; video 1: captions 0 (0.5), 1 (0.1)
+    assert rank_v2t.tolist() == [1, 1, 2]
+
+
+def test_score_bad_inputs(late_run, tmp_path):
+    bad_json = tmp_path / "bad.jsonl"
+    bad_json.write_text('{"id": "a"}\n{oops\n')
+    result = CliRunner().invoke(score_main, [str(bad_json), "--run", str(late_run)])
+    assert result.exit_code == 2 and "bad.jsonl:2: malformed JSON" in result.stderr
+    missing = write_jsonl(tmp_path / "missing.jsonl", [{"id": "p1", "left": {"id": "m001"}, "right": {"id": "m002"}}])
+    result = CliRunner().invoke(score_main, [str(missing), "--run", str(late_run)])
+    assert result.exit_code == 2 and "missing.jsonl:1: record 'p1' has no 'statement'" in result.stderr
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    result = CliRunner().invoke(score_main, [str(empty), "--run", str(late_run)])
+    assert result.exit_code == 0 and result.stdout == ""
+    result = CliRunner().invoke(score_main, [str(empty), "--run", str(tmp_path)])
+    assert result.exit_code == 2 and "not a raiv run directory" in result.stderr
+
+
+def test_train_bad_inputs(tmp_path, feature_store, pair_files):
+    base = ["--features", str(feature_store), "--arch", "raiv-late", "--out", str(tmp_path / "r")]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "split": "train"}\n')
+    result = CliRunner().invoke(train_main, [str(bad), *base])
+    assert result.exit_code == 2 and "bad.jsonl:1: record 'x' has no 'left'" in result.stderr
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    result = CliRunner().invoke(train_main, [str(empty), *base])
+    assert result.exit_code == 2 and "no training examples" in result.stderr
+    result = CliRunner().invoke(train_main, [str(pair_files["train"]), *base[:3], "nope", *base[4:]])
+    assert result.exit_code == 2 and "unknown --arch 'nope'" in result.stderr
+    result = CliRunner().invoke(train_main, [str(pair_files["train"]), *base, "--set", "widht=3"])
+    assert result.exit_code == 2 and "--set 'widht=3'" in result.stderr
+    result = CliRunner().invoke(train_main, [str(pair_files["train"]), *base, "--set", "width=wide"])
+    assert result.exit_code == 2 and "not a int" in result.stderr
+    result = CliRunner().invoke(train_main, [str(pair_files["train"]), *base, "--task", "video-text"])
+    assert result.exit_code == 2 and "trains on pairs, reason, tsp" in result.stderr
+    if importlib.util.find_spec("raivtools.pairs") is None:
+        result = CliRunner().invoke(train_main, [str(pair_files["train"]), *base, "--task", "tsp"])
+        assert result.exit_code == 2 and "needs raivtools.pairs" in result.stderr
+
+
+def test_fine_tune_from_an_earlier_run(late_run, tmp_path, feature_store, pair_files):
+    out = tmp_path / "ft"
+    result = invoke(train_main, [pair_files["train"], "--features", feature_store, "--arch", "raiv-late",
+                                 "--out", out, "--epochs", 1, "--init", late_run, "--train-fraction", 0.1,
+                                 "--task", "reason"])
+    assert result.exit_code == 0, result.stderr
+    config = orjson.loads((out / "config.json").read_bytes())
+    assert config["model"]["width"] == 32 and config["train"]["init"] == str(late_run) and config["task"] == "reason"
+
+
+def test_help_names_inputs_outputs_and_an_example(raiv):
+    for command in ("train", "score"):
+        result = raiv(command, "--help")
+        assert result.returncode == 0 and "Example:" in result.text and f"raiv {command}" in result.text

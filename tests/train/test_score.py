@@ -1,0 +1,51 @@
+"""Scores onto records (the contract the report relies on) and the per-epoch validation numbers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from raivtools.score import attach_scores, binary_cross_entropy, validation_metrics
+from raivtools.train.data import Example
+
+
+def test_attach_scores_writes_the_contract_fields():
+    records = [
+        {"id": "p", "statement": "s", "label": True},
+        {"id": "r", "statement": "s", "label": False, "reason": {"choices": ["a", "b", "c"], "answer": 2}},
+        {"id": "v", "caption": "c", "negative": "n"},
+        {"id": "w", "caption": "c", "negative": None},
+        {"id": "x", "statement": "s"},
+    ]
+    examples = [Example(0, ("m",), "s"), Example(1, ("m",), "s"), Example(1, ("m",), "s a", choice=0),
+                Example(1, ("m",), "s b", choice=1), Example(1, ("m",), "s c", choice=2),
+                Example(2, ("m",), "c", negative="n"), Example(3, ("m",), "c")]
+    predictions = {"score": np.array([0.9, 0.2, 0.4, 0.7, 0.7, 0.8, 0.6]),
+                   "neg_score": np.array([np.nan] * 5 + [0.3, np.nan])}
+    attach_scores(records, examples, predictions, {4: "no features for 'm9'"})
+    assert records[0]["score"] == 0.9 and records[1]["score"] == 0.2
+    assert records[1]["reason_scores"] == [0.4, 0.7, 0.7] and records[1]["reason_pred"] == 1  # first of a tie
+    assert records[2]["score"] == {"pos": 0.8, "neg": 0.3} and records[3]["score"] == 0.6
+    assert records[4] == {"id": "x", "statement": "s", "status": "error", "error": "no features for 'm9'"}
+
+
+def test_validation_metrics_hand_values():
+    records = [
+        {"label": True, "score": 0.9}, {"label": False, "score": 0.6}, {"label": True, "score": 0.7},
+        {"label": False, "score": 0.1, "reason": {"answer": 0}, "reason_scores": [0.5, 0.5, 0.1], "reason_pred": 0},
+        {"score": {"pos": 0.8, "neg": 0.3}}, {"score": {"pos": 0.4, "neg": 0.6}},
+    ]
+    metrics = validation_metrics(records)
+    assert metrics["accuracy"] == 0.75
+    assert metrics["mc_accuracy"] == 0.0  # a tie for the top is wrong, as in the report
+    assert metrics["acc"] == 0.5 and metrics["acc_hat"] == pytest.approx((1 / 2 + 1 / 2) / 2)
+    expected = -(math.log(0.9) + math.log(0.4) + math.log(0.7) + math.log(0.9)) / 4
+    assert metrics["loss"] == pytest.approx(expected)
+    assert validation_metrics([]) == {}
+
+
+def test_binary_cross_entropy_clips_certain_mistakes():
+    assert binary_cross_entropy([True, False], [0.5, 0.5]) == pytest.approx(math.log(2))
+    assert math.isfinite(binary_cross_entropy([True], [0.0]))
