@@ -228,7 +228,8 @@ class SparseSampler(nn.Module):
         logits = self.select(self.ln(x)).transpose(1, 2).float()
         return logits.masked_fill(~frame_mask[:, None, :], _NEVER)
 
-    def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor, query: Query) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor,
+                query: Query) -> tuple[torch.Tensor, torch.Tensor]:
         """(selection weights [B, K, N], chosen frames [B, K])."""
         logits = self.logits(frames, frame_mask, query)
         return gumbel_select(logits, self.config.gumbel_tau, hard=self.config.sampling == "hard", noisy=self.training)

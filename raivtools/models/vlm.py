@@ -149,8 +149,8 @@ class VLM(VisionLanguageModel):
         text_ids = ids if masking is None else masking.text_ids
         words = encoder.embed(text_ids)
         if masking is not None:
-            words = torch.where(masking.text_replace[..., None],
-                                self.mask_embedding.to(words.dtype) + encoder.positional_embedding[: ids.shape[1]], words)
+            shown_mask = self.mask_embedding.to(words.dtype) + encoder.positional_embedding[: ids.shape[1]]
+            words = torch.where(masking.text_replace[..., None], shown_mask, words)
         text_part = words[:, 1:] + self.segment_embedding.weight[TEXT]  # the start token is the [CLS] above
         x = self.embed_dropout(self.embed_ln(torch.cat([video_part, text_part], dim=1)))
         ones = torch.ones(batch, 1, dtype=torch.bool, device=frames.device)
@@ -168,7 +168,8 @@ class VLM(VisionLanguageModel):
 
     # ------------------------------------------------------------------------------------------- embeddings
 
-    def pooled(self, batch: dict[str, torch.Tensor], ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def pooled(self, batch: dict[str, torch.Tensor], ids: torch.Tensor,
+               mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Isolated forward; the averaged hidden states of the video segment and of the text segment ([B, W] each)."""
         sequence = self.pack(batch["frames"][:, 0], batch["frame_mask"][:, 0], ids, mask)
         hidden = self.encode(sequence, isolated=True)
