@@ -9,7 +9,8 @@ from raivtools.commands._options import CONTEXT, input_paths
 
 @click.command(context_settings=CONTEXT)
 @input_paths
-@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run directory of raiv train.")
+@click.option("--run", "--run-dir", "run_dir", required=True, type=click.Path(file_okay=False),
+              help="Run directory of raiv train (--run-dir is the same, for torchrun, which claims --run).")
 @click.option("--checkpoint", default="best", show_default=True, help="best, last, or a checkpoint file.")
 @click.option("--features", default=None, type=click.Path(file_okay=False),
               help="Feature store of the records' media (default: the one the run trained with).")
@@ -32,6 +33,7 @@ def main(inputs, run_dir, checkpoint, features, task, batch_size, chunk, device,
     Example:
       raiv score pairs_test.jsonl --run runs/late > scored.jsonl
       raiv score aaro_test.jsonl --run runs/navero --task retrieval | raiv report --by neg_type
+      torchrun --nproc-per-node 4 -m raivtools score big.jsonl --run-dir runs/late > big.scored.jsonl
     """
     from raivtools.score import run_score
 

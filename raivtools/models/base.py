@@ -70,6 +70,9 @@ class VisionLanguageModel(nn.Module):
     input_kind: ClassVar[str] = "pair"
     #: parameter-name prefixes of the task head (trained at a larger learning rate)
     head_prefixes: ClassVar[tuple[str, ...]] = ("head.",)
+    #: whether some parameters can go unused in a forward pass (DDP must then look for them every step);
+    #: True is always safe, False is faster for models that use every parameter in every step
+    ddp_find_unused_parameters: ClassVar[bool] = True
     #: set by :func:`raivtools.models.register`
     arch: ClassVar[str] = ""
 

@@ -47,9 +47,23 @@ class TextTokenizer:
 
 @lru_cache(maxsize=1)
 def _simple_tokenizer():
-    from open_clip.tokenizer import SimpleTokenizer
+    """open_clip's SimpleTokenizer, loaded from its own file: importing ``open_clip`` itself builds every model
+    class (and imports torchvision), seconds that scoring and training never need. Falls back to the package."""
+    import importlib.util
+    import sys
 
-    return SimpleTokenizer()
+    try:
+        spec = importlib.util.find_spec("open_clip")
+        path = Path(next(iter(spec.submodule_search_locations))) / "tokenizer.py"
+        module_spec = importlib.util.spec_from_file_location("raivtools._open_clip_tokenizer", path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_spec.name] = module
+        module_spec.loader.exec_module(module)
+        return module.SimpleTokenizer()
+    except Exception:  # an open_clip whose tokenizer is laid out differently: the ordinary way
+        from open_clip.tokenizer import SimpleTokenizer
+
+        return SimpleTokenizer()
 
 
 def sinusoidal_embedding(positions: torch.Tensor, dim: int) -> torch.Tensor:

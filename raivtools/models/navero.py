@@ -101,6 +101,11 @@ class Navero(VisionLanguageModel):
         self.log_temperature = nn.Parameter(torch.tensor(float(config.temperature)).log())
         self.vtm_head = nn.Linear(text_width, 2)
 
+    @property
+    def ddp_find_unused_parameters(self) -> bool:
+        """Without a contrastive loss the embedding projections and the temperature get no gradient."""
+        return not {"vtc", "neg-vtc"} & set(self.config.losses)
+
     # ------------------------------------------------------------------------------------------- encoders
 
     def video_tokens(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

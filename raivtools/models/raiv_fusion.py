@@ -37,6 +37,7 @@ class RaivFusion(VisionLanguageModel):
     config_class = RaivFusionConfig
     input_kind = "pair"
     head_prefixes = ("head.",)
+    ddp_find_unused_parameters = False  # every parameter takes part in every step
     fusion: ClassVar[str] = "late"
 
     def __init__(self, config: RaivFusionConfig):

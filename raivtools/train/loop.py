@@ -314,7 +314,8 @@ class Trainer:
         from torch.nn.parallel import DistributedDataParallel
 
         device_ids = [self.device.index] if self.device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=device_ids, find_unused_parameters=True)
+        return DistributedDataParallel(model, device_ids=device_ids,
+                                       find_unused_parameters=model.ddp_find_unused_parameters)
 
     def _steps_per_epoch(self) -> int:
         count = len(self.data.train) if self.data.miner is None else self.data.miner_items

@@ -208,6 +208,7 @@ def test_init_text_copies_an_open_clip_text_tower(tmp_path):
     ids = open_clip.get_tokenizer("raiv-tiny-clip")(["a red ball"])
     length = int((ids != 0).sum())
     ids = ids[:, :length]
+    assert ids[0].tolist() == TextTokenizer(77).encode("a red ball")  # our tokenizer is open_clip's
     model.eval(), clip.eval()
     with torch.no_grad():
         ours = model.text_encoder(ids, torch.ones_like(ids, dtype=torch.bool))

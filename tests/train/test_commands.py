@@ -147,10 +147,13 @@ def test_fine_tune_from_an_earlier_run(late_run, tmp_path, feature_store, pair_f
     out = tmp_path / "ft"
     result = invoke(train_main, [pair_files["train"], "--features", feature_store, "--arch", "raiv-late",
                                  "--out", out, "--epochs", 1, "--init", late_run, "--train-fraction", 0.1,
-                                 "--task", "reason"])
+                                 "--task", "reason", "--val", pair_files["val"]])
     assert result.exit_code == 0, result.stderr
     config = orjson.loads((out / "config.json").read_bytes())
     assert config["model"]["width"] == 32 and config["train"]["init"] == str(late_run) and config["task"] == "reason"
+    assert config["data"]["val_records"] == 40
+    epoch = orjson.loads((out / "metrics.jsonl").read_bytes().splitlines()[0])
+    assert "mc_accuracy" in epoch["val"]
 
 
 def test_help_names_inputs_outputs_and_an_example(raiv):
