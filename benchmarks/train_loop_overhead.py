@@ -75,8 +75,6 @@ def time_loop(trainer) -> tuple[float, int]:
 
 def time_bare(trainer, batches) -> float:
     """Seconds for forward + backward + AdamW step over pre-built device batches (the same model and batches)."""
-    import torch
-
     from raivtools.score import autocast_context
 
     model, optimizer = trainer.model, trainer.optimizer
@@ -90,7 +88,6 @@ def time_bare(trainer, batches) -> float:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
     _sync(trainer.device)
-    del torch
     return time.perf_counter() - start
 
 

@@ -113,10 +113,12 @@ def attach_scores(records: Sequence[dict[str, Any]], examples: Sequence[Example]
 
 
 def retrieval_ranks(model, examples: Sequence[Example], collate: Collator, batch_size: int, device,
-                    precision: str = "fp32") -> tuple[np.ndarray, np.ndarray]:
+                    precision: str = "fp32", rerank: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Text-to-video and video-to-text ranks of every example among all examples (see module docstring).
 
-    Each distinct video is embedded once; the similarity is the cosine of the contrastive embeddings.
+    Each distinct video is embedded once; the similarity is the cosine of the contrastive embeddings. With
+    ``rerank`` K > 0, as VindLU and ALBEF retrieve, each caption's top K videos (and each video's top K
+    captions) are re-scored with the matching head and ranked first, by p(match).
     """
     import torch
 
@@ -129,7 +131,43 @@ def retrieval_ranks(model, examples: Sequence[Example], collate: Collator, batch
     video_emb = _embed(model.embed_video, examples, video_positions, collate, batch_size, device, precision)
     own = torch.tensor([video_column[e.video_key] for e in examples])
     similarity = text_emb @ video_emb.t()  # [texts, videos]
-    return ranks_from_similarity(similarity, own)
+    if rerank <= 0:
+        return ranks_from_similarity(similarity, own)
+    t2v, v2t = rerank_with_matching(model, examples, video_positions, similarity, rerank, collate, batch_size,
+                                    device, precision)
+    return ranks_from_similarity(t2v, own)[0], ranks_from_similarity(v2t, own)[1]
+
+
+def rerank_with_matching(model, examples, video_positions, similarity, k: int, collate, batch_size, device,
+                         precision):
+    """Two re-ranked copies of ``similarity``: top-k per row (t2v) and per column (v2t) get 2 + p(match), so
+    they rank above every cosine (at most 1) in the order of the matching head."""
+    k_videos, k_texts = min(k, similarity.shape[1]), min(k, similarity.shape[0])
+    t2v_cells = [(row, col) for row in range(similarity.shape[0])
+                 for col in similarity[row].topk(k_videos).indices.tolist()]
+    v2t_cells = [(row, col) for col in range(similarity.shape[1])
+                 for row in similarity[:, col].topk(k_texts).indices.tolist()]
+    cells = sorted(set(t2v_cells) | set(v2t_cells))
+    pairs = [Example(i, examples[video_positions[col]].media, examples[row].text,
+                     video_key=examples[video_positions[col]].video_key) for i, (row, col) in enumerate(cells)]
+    scores = dict(zip(cells, _pair_match_scores(model, pairs, collate, batch_size, device, precision)))
+    t2v, v2t = similarity.clone(), similarity.clone()
+    for row, col in t2v_cells:
+        t2v[row, col] = 2.0 + scores[(row, col)]
+    for row, col in v2t_cells:
+        v2t[row, col] = 2.0 + scores[(row, col)]
+    return t2v, v2t
+
+
+def _pair_match_scores(model, pairs, collate, batch_size, device, precision) -> list[float]:
+    import torch
+
+    out: list[float] = []
+    with torch.no_grad(), autocast_context(device, precision):
+        for start in range(0, len(pairs), batch_size):
+            batch = move_batch(collate(pairs[start:start + batch_size]), device)
+            out += model.match_scores(batch).float().cpu().tolist()
+    return out
 
 
 def ranks_from_similarity(similarity, own) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +204,8 @@ def _embed(embed, examples, positions, collate, batch_size, device, precision):
 
 
 def score_records(model, located: Sequence[tuple[str, int, dict[str, Any]]], features, tokenizer, batch_size: int,
-                  device, precision: str = "fp32", task: str = "", start_index: int = 0) -> list[dict[str, Any]]:
+                  device, precision: str = "fp32", task: str = "", start_index: int = 0,
+                  rerank: int = 0) -> list[dict[str, Any]]:
     """Scores a list of located records with ``model`` and returns the records with their new fields."""
     visual_inputs = 2 if model.input_kind == "pair" else 1
     collate = Collator(features, tokenizer, model.config.max_frames, visual_inputs,
@@ -180,7 +219,7 @@ def score_records(model, located: Sequence[tuple[str, int, dict[str, Any]]], fea
         attach_scores(records, [], {"score": [], "neg_score": []}, problems, start_index)
     if task == "retrieval" and examples:
         main = [e for e in examples if e.choice < 0]
-        rank_t2v, rank_v2t = retrieval_ranks(model, main, collate, batch_size, device, precision)
+        rank_t2v, rank_v2t = retrieval_ranks(model, main, collate, batch_size, device, precision, rerank)
         for example, t2v, v2t in zip(main, rank_t2v, rank_v2t):
             records[example.index - start_index]["rank_t2v"] = int(t2v)
             records[example.index - start_index]["rank_v2t"] = int(v2t)
@@ -225,7 +264,7 @@ def binary_cross_entropy(labels: Sequence[bool], scores: Sequence[float]) -> flo
 
 
 def run_score(inputs: Sequence[str], run_dir: str, which: str, features_dir: str | None, task: str,
-              batch_size: int, chunk: int, device_name: str, precision: str) -> None:
+              batch_size: int, chunk: int, device_name: str, precision: str, rerank: int = 0) -> None:
     """``raiv score``: reads records (streaming, ``chunk`` at a time), scores them, writes them in order.
 
     Under torchrun each rank scores every ``world_size``-th record of a chunk and rank 0 writes them back in
@@ -251,7 +290,9 @@ def run_score(inputs: Sequence[str], run_dir: str, which: str, features_dir: str
                          f"{model.config.feature_dim}; score with the feature store of the same encoder")
     tokenizer = TextTokenizer(model.config.context_length)
     summary = RunSummary("score")
-    score = lambda located: score_records(model, located, features, tokenizer, batch_size, device, precision, task)  # noqa: E731
+    def score(located):
+        return score_records(model, located, features, tokenizer, batch_size, device, precision, task, rerank=rerank)
+
     chunks = [list(iter_located(inputs))] if task == "retrieval" else iter_chunks(iter_located(inputs), chunk)
     with RecordWriter() as writer:
         for located in chunks:

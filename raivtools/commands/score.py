@@ -16,12 +16,15 @@ from raivtools.commands._options import CONTEXT, input_paths
               help="Feature store of the records' media (default: the one the run trained with).")
 @click.option("--task", type=click.Choice(("scores", "retrieval")), default="scores", show_default=True,
               help="retrieval: also rank every caption against every video (all records together).")
+@click.option("--rerank", type=int, default=0, show_default=True,
+              help="retrieval: re-score each caption's top K videos (and each video's top K captions) with the "
+                   "matching head, as VindLU; 0 ranks by embedding cosine alone.")
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--chunk", type=int, default=4096, show_default=True,
               help="Records read and scored at a time (memory bound; retrieval reads everything).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--precision", type=click.Choice(("fp32", "bf16", "fp16")), default="fp32", show_default=True)
-def main(inputs, run_dir, checkpoint, features, task, batch_size, chunk, device, precision):
+def main(inputs, run_dir, checkpoint, features, task, rerank, batch_size, chunk, device, precision):
     """Score RECORDS with the model of --run; write the records with scores to stdout, in order.
 
     Pair records get "score" = p(true) (and, with a "reason", "reason_scores" per choice and "reason_pred");
@@ -37,4 +40,4 @@ def main(inputs, run_dir, checkpoint, features, task, batch_size, chunk, device,
     """
     from raivtools.score import run_score
 
-    run_score(inputs, run_dir, checkpoint, features, task, batch_size, chunk, device, precision)
+    run_score(inputs, run_dir, checkpoint, features, task, batch_size, chunk, device, precision, rerank)

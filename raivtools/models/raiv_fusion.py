@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from raivtools.models.base import ModelConfig, VisionLanguageModel
-from raivtools.models.layers import Block, ClassifierHead, CrossModalEncoder, TextEncoder, VisualEmbedding, last_token
+from raivtools.models.layers import Block, ClassifierHead, CrossModalEncoder, TextEncoder, VisualEmbedding
 from raivtools.models.registry import register
 
 

@@ -8,7 +8,7 @@ scores go back to the right line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,10 +191,9 @@ def sample_frame_indices(count: int, wanted: int, rng: np.random.Generator | Non
 # ------------------------------------------------------------------------------------------------ batching
 
 
-def example_length(example: Example, tokenizer, features: FeatureSource | None = None) -> int:
-    """Sequence length that drives attention cost: text tokens plus frames of every visual input."""
-    frames = sum(features.get(m).shape[0] for m in example.media) if features is not None else 0
-    return len(tokenizer.encode(example.text)) + frames
+def example_length(example: Example, tokenizer, frames_per_input: int) -> int:
+    """Sequence length that drives attention cost: text tokens plus (at most) the frames of each visual input."""
+    return len(tokenizer.encode(example.text)) + len(example.media) * frames_per_input
 
 
 def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator | None,
@@ -327,14 +326,6 @@ def token_source(model_class: type, features: FeatureSource) -> FeatureSource | 
     store = features.store
     has_tokens = store.meta.get("tokens") or any("tokens" in store.fields(i) for i in store.ids()[:1])
     return FeatureSource(str(store.root), field="tokens", cache=False) if has_tokens else None
-
-
-def iter_batches(examples: Sequence[Example], batches: Sequence[Sequence[int]], collate: Collator,
-                 rng_for_batch=None) -> Iterator[tuple[list[Example], dict[str, Any]]]:
-    """Yields (examples, batch) for each list of positions; ``rng_for_batch(i)`` gives batch i's frame rng."""
-    for number, positions in enumerate(batches):
-        chosen = [examples[p] for p in positions]
-        yield chosen, collate(chosen, None if rng_for_batch is None else rng_for_batch(number))
 
 
 def move_batch(batch: dict[str, Any], device) -> dict[str, Any]:

@@ -14,6 +14,7 @@ the very same steps as one that was never interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -33,6 +34,7 @@ from raivtools.train.data import (
     Example,
     FeatureSource,
     bucketed_batches,
+    example_length,
     examples_for,
     move_batch,
     shard_batches,
@@ -351,6 +353,8 @@ class Trainer:
                 log(f"raiv train: resuming {self.run_dir} at epoch {self.epoch + 1}, step {self.step}")
             return
         if self.dist.is_main:
+            if self.config.resume:
+                log(f"raiv train: --resume: {self.run_dir} has no {ckpt.LAST} yet; starting the run")
             if self.run_dir.exists() and any(self.run_dir.iterdir()) and not self.config.resume:
                 raise InputError(f"{self.run_dir}: run directory is not empty: pass --resume to continue it, "
                                  "or choose a new --out")
@@ -386,7 +390,7 @@ class Trainer:
     # -------------------------------------------------------------------------------------------- epoch
 
     def _epoch_batches(self, examples: list[Example]) -> list[list[int]]:
-        lengths = [len(self.tokenizer.encode(e.text)) + len(e.media) * self.model.config.max_frames for e in examples]
+        lengths = [example_length(e, self.tokenizer, self.model.config.max_frames) for e in examples]
         batches = bucketed_batches(lengths, self.config.batch_size, rng_for(self.config.seed, "batches", self.epoch),
                                    self.config.bucket_batches)
         return shard_batches(batches, self.dist.rank, self.dist.world_size)
@@ -430,7 +434,7 @@ class Trainer:
         for offset, (number, cpu_batch) in enumerate(group):
             batch = move_batch(cpu_batch, self.device)
             sync = offset == len(group) - 1 or self.dist.world_size == 1
-            with (contextlib_nullcontext() if sync else self.wrapped.no_sync()):
+            with contextlib.nullcontext() if sync else self.wrapped.no_sync():
                 with autocast_context(self.device, self.config.precision):
                     loss = self.wrapped(batch)["loss"]
                 value = float(loss.detach())
@@ -588,12 +592,6 @@ def prefetch(items, depth: int = 2):
                 buffer.get_nowait()
             except queue.Empty:
                 thread.join(timeout=0.05)
-
-
-def contextlib_nullcontext():
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 def _tokenizer_for(model):

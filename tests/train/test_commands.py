@@ -85,6 +85,9 @@ def test_score_navero_negatives_and_retrieval(navero_run, tmp_path, world):
     scored = records_of(result)
     assert set(scored[0]["score"]) == {"pos", "neg"} and isinstance(scored[2]["score"], float)
     assert all(1 <= r["rank_t2v"] <= 8 and 1 <= r["rank_v2t"] <= 8 for r in scored)
+    reranked = records_of(invoke(score_main, [path, "--run", navero_run, "--task", "retrieval", "--rerank", 3]))
+    assert all(1 <= r["rank_t2v"] <= 8 and 1 <= r["rank_v2t"] <= 8 for r in reranked)
+    assert [r["score"] for r in reranked] == [r["score"] for r in scored]
     plain = records_of(invoke(score_main, [path, "--run", navero_run]))
     assert "rank_t2v" not in plain[0] and plain[0]["score"] == scored[0]["score"]
 

@@ -49,3 +49,31 @@ def test_validation_metrics_hand_values():
 def test_binary_cross_entropy_clips_certain_mistakes():
     assert binary_cross_entropy([True, False], [0.5, 0.5]) == pytest.approx(math.log(2))
     assert math.isfinite(binary_cross_entropy([True], [0.0]))
+
+
+def test_rerank_puts_the_matching_heads_top_k_first():
+    import torch
+
+    from raivtools.score import ranks_from_similarity, rerank_with_matching
+
+    class Matcher:
+        """p(match): 0.9 for caption 1 with video 0, 0.5 for a caption with its own video, else 0.1."""
+
+        def match_scores(self, batch):
+            return torch.tensor([0.9 if (int(k), int(t)) == (0, 1) else 0.5 if int(k) == int(t) else 0.1
+                                 for k, t in zip(batch["video_key"], batch["index"])])
+
+    class Collate:
+        def __call__(self, pairs):
+            texts = {"t0": 0, "t1": 1, "t2": 2}
+            return {"video_key": torch.tensor([p.video_key for p in pairs]),
+                    "index": torch.tensor([texts[p.text] for p in pairs])}
+
+    examples = [Example(0, ("v0",), "t0", video_key=0), Example(1, ("v1",), "t1", video_key=1),
+                Example(2, ("v2",), "t2", video_key=2)]
+    similarity = torch.tensor([[0.9, 0.1, 0.0], [0.5, 0.4, 0.0], [0.0, 0.1, 0.8]])
+    t2v, v2t = rerank_with_matching(Matcher(), examples, [0, 1, 2], similarity, 2, Collate(), 4, "cpu", "fp32")
+    # caption 1's top 2 videos are 0 and 1; the matching head prefers video 0, so its own video 1 drops to 2nd
+    assert ranks_from_similarity(t2v, [0, 1, 2])[0].tolist() == [1, 2, 1]
+    assert t2v[1, 0] == pytest.approx(2.9) and t2v[1, 2] == 0.0
+    assert v2t[1, 0] == pytest.approx(2.9)
