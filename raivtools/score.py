@@ -10,6 +10,8 @@ What each record gets (the report relies on exactly this):
 - ``--task retrieval``: ``"rank_t2v"`` (1-based rank of the record's own video among all videos for its caption)
   and ``"rank_v2t"`` (1-based rank of its caption among the captions of all other videos for its video); ties
   are ranked pessimistically (an equal score counts as ranked above);
+- models that choose frames (``videodistill``): ``"selected_frames"``, the stored frame numbers the model
+  picked for the caption;
 - records whose media have no features: ``"status": "error"`` and ``"error"``, no score.
 """
 
@@ -21,7 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from raivtools.train.data import Collator, Example, bucketed_batches, examples_for, move_batch, usable
+from raivtools.train.data import (
+    Collator,
+    Example,
+    bucketed_batches,
+    examples_for,
+    move_batch,
+    token_source,
+    usable,
+)
 
 
 def autocast_context(device, precision: str):
@@ -40,10 +50,11 @@ def predict(model, examples: Sequence[Example], collate: Collator, batch_size: i
 
     Returns:
         ``{"score": [N], "neg_score": [N]}`` aligned with ``examples``; ``neg_score`` is NaN where an example
-        has no negative.
+        has no negative; ``"selected_frames"`` (a list, None where absent) when the model reports them.
     """
     import torch
 
+    selected: list[list[int] | None] = [None] * len(examples)
     scores = np.full(len(examples), np.nan, np.float64)
     neg_scores = np.full(len(examples), np.nan, np.float64)
     lengths = [len(collate.tokenizer.encode(e.text)) for e in examples]
@@ -56,7 +67,13 @@ def predict(model, examples: Sequence[Example], collate: Collator, batch_size: i
             if "neg_score" in out:
                 has = np.array([e.negative is not None for e in chosen])
                 neg_scores[np.asarray(positions)[has]] = out["neg_score"].float().cpu().numpy()[has]
-    return {"score": scores, "neg_score": neg_scores}
+            if "selected_frames" in out:
+                for position, frames in zip(positions, out["selected_frames"].cpu().tolist()):
+                    selected[position] = frames
+    predictions = {"score": scores, "neg_score": neg_scores}
+    if any(frames is not None for frames in selected):
+        predictions["selected_frames"] = selected
+    return predictions
 
 
 def examples_for_scoring(input_kind: str, located: Sequence[tuple[str, int, dict[str, Any]]],
@@ -81,6 +98,9 @@ def attach_scores(records: Sequence[dict[str, Any]], examples: Sequence[Example]
             record["score"] = {"pos": float(score), "neg": float(neg)}
         else:
             record["score"] = float(score)
+    for example, frames in zip(examples, predictions.get("selected_frames", ())):
+        if frames is not None and example.choice < 0:
+            records[example.index - start_index]["selected_frames"] = frames
     for index, by_choice in reason_scores.items():
         ordered = [by_choice[i] for i in range(len(by_choice))]
         record = records[index - start_index]
@@ -188,7 +208,8 @@ def score_records(model, located: Sequence[tuple[str, int, dict[str, Any]]], fea
                   rerank: int = 0) -> list[dict[str, Any]]:
     """Scores a list of located records with ``model`` and returns the records with their new fields."""
     visual_inputs = 2 if model.input_kind == "pair" else 1
-    collate = Collator(features, tokenizer, model.config.max_frames, visual_inputs)
+    collate = Collator(features, tokenizer, model.config.max_frames, visual_inputs,
+                       tokens=token_source(type(model), features))
     records, examples = examples_for_scoring(model.input_kind, located, start_index)
     examples, problems = usable(examples, features)
     if examples:

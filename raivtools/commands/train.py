@@ -36,7 +36,9 @@ TASK_CHOICES = ("pairs", "reason", "video-text", "tsp")
 @click.option("--frames", type=int, default=None, help="Frames per visual input (default 4; more are subsampled).")
 @click.option("--loss", "loss", default=None,
               help="navero: losses, comma-separated, from vtc, vtm, neg-vtc, neg-vtm, or a preset: navero "
-                   "(vtc,vtm,neg-vtm; default), vanilla (vtc,vtm), negvidl (vtc,vtm,neg-vtc), all.")
+                   "(vtc,vtm,neg-vtm; default), vanilla (vtc,vtm), negvidl (vtc,vtm,neg-vtc), all. "
+                   "videodistill: vtm, cl, vg-mlm (default all). vlm: masked-token, mfm-mlm, retrieval, or "
+                   "pretrain, finetune, vlm (default: masked-token,retrieval).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Any model setting, e.g. --set width=512 --set text_layers=6 (see README).")
 @click.option("--init-text", default="", metavar="MODEL:CHECKPOINT",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -357,3 +358,48 @@ def load_open_clip_text_tower(encoder: TextEncoder, spec: str) -> None:
     wrong = [key for key in missing if "cross" not in key and "ln_context" not in key]
     if wrong or unexpected:
         raise InputError(f"--init-text {spec}: text tower does not fit (missing {wrong[:3]}, unexpected {unexpected[:3]})")
+
+
+# ---------------------------------------------------------------------------------------------- masked words
+
+
+@dataclass
+class MaskedWords:
+    """BERT's masking of a batch of token ids (used by VideoDistill's VG-MLM and VLM's masked token loss)."""
+
+    ids: torch.Tensor  # [B, L] the input ids with the 10% "random word" replacements applied
+    replace: torch.Tensor  # [B, L] bool: positions whose embedding the model swaps for its [MASK] vector (the 80%)
+    targets: torch.Tensor  # [B, L] bool: every chosen position (the loss is taken there; the original id is the label)
+
+
+def word_positions(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """[B, L] bool: the real tokens between the start token (position 0) and the end token (the last real one)."""
+    positions = torch.arange(ids.shape[1], device=ids.device)
+    last = mask.long().sum(dim=1, keepdim=True) - 1
+    return mask & (positions > 0) & (positions < last)
+
+
+def mask_words(ids: torch.Tensor, mask: torch.Tensor, probability: float, vocab_words: int,
+               whole: torch.Tensor | None = None) -> MaskedWords:
+    """Chooses words to predict as BERT does: each word with ``probability``; of those 80% become [MASK],
+    10% a random word, 10% stay. Rows flagged in ``whole`` have every word chosen and all become [MASK]
+    (VLM's masked modality model: the text must come from the video alone). Start/end/padding are never chosen.
+
+    Args:
+        ids: [B, L] token ids (start .. end, 0-padded), as the collator makes them.
+        mask: [B, L] True at real tokens.
+        probability: chance that a word is chosen.
+        vocab_words: random replacements are drawn from ids ``[0, vocab_words)`` (the tokenizer's ordinary
+            words; its start/end ids sit above them).
+        whole: [B] bool, rows whose whole text is masked (optional).
+    """
+    words = word_positions(ids, mask)
+    chosen = words & (torch.rand(ids.shape, device=ids.device) < probability)
+    roll = torch.rand(ids.shape, device=ids.device)
+    replace = chosen & (roll < 0.8)
+    randomised = chosen & (roll >= 0.8) & (roll < 0.9)
+    if whole is not None:
+        whole_rows = whole[:, None] & words
+        chosen, replace, randomised = chosen | whole_rows, replace | whole_rows, randomised & ~whole_rows
+    random_ids = torch.randint(0, vocab_words, ids.shape, device=ids.device)
+    return MaskedWords(torch.where(randomised, random_ids, ids), replace, chosen)

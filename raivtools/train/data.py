@@ -121,18 +121,20 @@ class FeatureSource:
     """Per-frame features by media id, from a feature store (``frames`` [K, D], float16 on disk).
 
     Features are small (K x D per item), so every item read is kept in memory, in the store's dtype (float16:
-    150k items of 4 x 512 take 0.6 GB), for the next epoch; the collator makes float32 batches of them.
+    150k items of 4 x 512 take 0.6 GB), for the next epoch; the collator makes float32 batches of them. Patch
+    tokens (``field="tokens"`` [K, P, W]) are too big to keep: pass ``cache=False``.
     """
 
-    def __init__(self, store_dir: str, field: str = "frames"):
+    def __init__(self, store_dir: str, field: str = "frames", cache: bool = True):
         self.store = ArrayStore(store_dir)
         self.field = field
+        self.cache = cache
         self._cache: dict[str, np.ndarray] = {}
 
     @property
     def dim(self) -> int:
-        """D: the feature size (from the store's meta, else from its first item)."""
-        dim = self.store.meta.get("embed_dim")
+        """D (W for tokens): the feature size (from the store's meta, else from its first item)."""
+        dim = self.store.meta.get("embed_dim" if self.field == "frames" else "token_width")
         if dim:
             return int(dim)
         for media_id in self.store.ids():
@@ -155,7 +157,8 @@ class FeatureSource:
             array = np.asarray(self.store.get(media_id)[self.field])
             if array.ndim == 1:  # a single embedding is a one-frame video
                 array = array[None]
-            self._cache[media_id] = array
+            if self.cache:
+                self._cache[media_id] = array
         return array
 
 
@@ -235,19 +238,24 @@ class Collator:
         tokenizer: a :class:`~raivtools.models.layers.TextTokenizer`.
         max_frames: frames per visual input; longer inputs are subsampled per interval.
         visual_inputs: 2 for pair models, 1 for video-text models.
+        tokens: the store's patch tokens (see :func:`token_source`), for models with ``needs_tokens``: adds
+            ``tokens`` float32 [B, V, K, P, W] (the same frames as ``frames``) and ``frame_index`` int64 [B, V, K]
+            (which stored frame each batch frame is; -1 at padding).
     """
 
-    def __init__(self, features: FeatureSource, tokenizer, max_frames: int, visual_inputs: int):
+    def __init__(self, features: FeatureSource, tokenizer, max_frames: int, visual_inputs: int,
+                 tokens: FeatureSource | None = None):
         self.features = features
         self.tokenizer = tokenizer
         self.max_frames = max_frames
         self.visual_inputs = visual_inputs
+        self.tokens = tokens
 
     def __call__(self, examples: Sequence[Example], rng: np.random.Generator | None = None) -> dict[str, Any]:
         """Builds the batch; ``rng`` picks training frames (None: middle frames, for evaluation)."""
         import torch
 
-        frames, frame_mask = self._frames(examples, rng)
+        frames, frame_mask, chosen = self._frames(examples, rng)
         text_ids, text_mask = self._texts([e.text for e in examples])
         batch: dict[str, Any] = {
             "frames": torch.from_numpy(frames),
@@ -264,10 +272,14 @@ class Collator:
             neg_ids, neg_mask = self._texts([e.negative or "" for e in examples])
             batch["neg_ids"], batch["neg_mask"] = torch.from_numpy(neg_ids), torch.from_numpy(neg_mask)
             batch["has_neg"] = torch.tensor([e.negative is not None for e in examples], dtype=torch.bool)
+        if self.tokens is not None:
+            tokens, frame_index = self._tokens(examples, chosen, frame_mask.shape[-1])
+            batch["tokens"], batch["frame_index"] = torch.from_numpy(tokens), torch.from_numpy(frame_index)
         return batch
 
-    def _frames(self, examples: Sequence[Example], rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
-        picked = [[self._pick(self.features.get(m), rng) for m in e.media[: self.visual_inputs]] for e in examples]
+    def _frames(self, examples: Sequence[Example], rng: np.random.Generator | None):
+        chosen = [[self._chosen(self.features.get(m), rng) for m in e.media[: self.visual_inputs]] for e in examples]
+        picked = [[self.features.get(m)[i] for m, i in zip(e.media, row)] for e, row in zip(examples, chosen)]
         longest = max(a.shape[0] for row in picked for a in row)
         dim = picked[0][0].shape[1]
         frames = np.zeros((len(examples), self.visual_inputs, longest, dim), np.float32)
@@ -279,10 +291,21 @@ class Collator:
             for v, array in enumerate(row):
                 frames[b, v, : array.shape[0]] = array
                 mask[b, v, : array.shape[0]] = True
-        return frames, mask
+        return frames, mask, chosen
 
-    def _pick(self, array: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
-        return array[sample_frame_indices(array.shape[0], self.max_frames, rng)]
+    def _chosen(self, array: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        return sample_frame_indices(array.shape[0], self.max_frames, rng)
+
+    def _tokens(self, examples: Sequence[Example], chosen: list[list[np.ndarray]], longest: int):
+        """Patch tokens of the frames ``_frames`` picked, and which stored frames those are."""
+        first = self.tokens.get(examples[0].media[0])
+        tokens = np.zeros((len(examples), self.visual_inputs, longest, *first.shape[1:]), np.float32)
+        frame_index = np.full((len(examples), self.visual_inputs, longest), -1, np.int64)
+        for b, (example, row) in enumerate(zip(examples, chosen)):
+            for v, (media_id, indices) in enumerate(zip(example.media, row)):
+                tokens[b, v, : len(indices)] = self.tokens.get(media_id)[indices]
+                frame_index[b, v, : len(indices)] = indices
+        return tokens, frame_index
 
     def _texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         encoded = [self.tokenizer.encode(text) for text in texts]
@@ -293,6 +316,16 @@ class Collator:
             ids[row, : len(tokens)] = tokens
             mask[row, : len(tokens)] = True
         return ids, mask
+
+
+def token_source(model_class: type, features: FeatureSource) -> FeatureSource | None:
+    """The store's patch tokens when the model asks for them (``needs_tokens``) and the store has them
+    (``raiv encode --tokens``); None otherwise (such a model then uses each frame's feature as its one patch)."""
+    if not getattr(model_class, "needs_tokens", False):
+        return None
+    store = features.store
+    has_tokens = store.meta.get("tokens") or any("tokens" in store.fields(i) for i in store.ids()[:1])
+    return FeatureSource(str(store.root), field="tokens", cache=False) if has_tokens else None
 
 
 def move_batch(batch: dict[str, Any], device) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from raivtools.train.data import (
     move_batch,
     shard_batches,
     split_of,
+    token_source,
     usable,
 )
 
@@ -263,7 +264,8 @@ class Trainer:
         self._check_task()
         self.tokenizer = _tokenizer_for(self.model)
         visual_inputs = 2 if self.model.input_kind == "pair" else 1
-        self.collate = Collator(self.features, self.tokenizer, self.model.config.max_frames, visual_inputs)
+        self.collate = Collator(self.features, self.tokenizer, self.model.config.max_frames, visual_inputs,
+                                tokens=token_source(type(self.model), self.features))
         self.data = load_data(config, self.task, self.features)
         self.steps_per_epoch = self._steps_per_epoch()
         self.total_steps = self.steps_per_epoch * config.epochs
@@ -279,7 +281,7 @@ class Trainer:
     # -------------------------------------------------------------------------------------------- setup
 
     def _build_model(self, model_fields: dict[str, Any], init_text: str):
-        from raivtools.models import build_model, model_config
+        from raivtools.models import build_model, model_class_for, model_config
 
         if self.config.init:
             return self._model_from_run(self.config.init, model_fields)
@@ -287,6 +289,9 @@ class Trainer:
         fields["feature_dim"] = self.features.dim
         if init_text == "store":
             init_text = self._store_text_tower()
+        tokens = token_source(model_class_for(self.config.arch), self.features)
+        if tokens is not None:  # models that read patch tokens (needs_tokens) are built for the store's width
+            fields.setdefault("token_dim", tokens.dim)
         if init_text:
             from raivtools.models.layers import open_clip_text_settings
 
