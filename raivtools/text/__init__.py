@@ -1,0 +1,1 @@
+"""Text tools: spaCy loading, English morphology, caption SRL, hard negative captions."""
