@@ -181,8 +181,10 @@ def read_vidsitu(path: str, video_root: str | None = None, split: str | None = N
     for index, element in enumerate(data):
         segment = _vidsitu_segment_of(element, f"{path}: annotation #{index}")
         segments.setdefault(segment, []).append((index, element))
-    for segment, annotations in segments.items():
-        yield from _vidsitu_segment_records(path, segment, annotations, video_root, split)
+    # the whole file is checked before the first record goes out, so a bad file writes nothing
+    records = [record for segment, annotations in segments.items()
+               for record in _vidsitu_segment_records(path, segment, annotations, video_root, split)]
+    yield from records
 
 
 def _vidsitu_segment_of(element: Any, where: str) -> str:
@@ -344,8 +346,8 @@ def read_imsitu(path: str, space_path: str, image_root: str | None = None,
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected an object of image name -> annotation, got {type(data).__name__}")
     split = split_from_filename(path) if split == "auto" else split
-    for name, entry in data.items():
-        record = _imsitu_record(name, entry, space, f"{path}: image {name!r}", image_root)
+    records = [_imsitu_record(name, entry, space, f"{path}: image {name!r}", image_root) for name, entry in data.items()]
+    for record in records:  # all checked first, so a bad file writes nothing
         if split:
             record["split"] = split
         yield record
