@@ -122,7 +122,9 @@ def _pairs(inputs, kind, templates, sampling, pairs_per_item, total, unbalanced_
     results = make_pairs(table, templates, config)
     records = iter_pair_records(table, results, templates, config)
     if llm is not None:
-        records = _with_llm_statements(records, table, llm, kind)
+        from raivtools.pairs.llm import with_llm_statements
+
+        records = with_llm_statements(records, table, llm, kind)
     counts, statements = Counter(), {}
     with RecordWriter() as out:
         for record in progress(records, desc="pairs", total=sum(len(r.instances) for r in results)):
@@ -136,31 +138,6 @@ def _load_llm(path, max_new_tokens):
     from raivtools.pairs.llm import LLMConfig, LLMStatementGenerator
 
     return LLMStatementGenerator(LLMConfig(model=path, max_new_tokens=max_new_tokens))
-
-
-def _with_llm_statements(records, table, llm, kind, chunk=16):
-    from raivtools.pairs.llm import build_prompt
-
-    index = {ref["id"]: i for i, ref in enumerate(table.refs)}
-    batch = []
-
-    def flush():
-        prompts = [build_prompt(kind, table.records[index[r["left"]["id"]]], table.records[index[r["right"]["id"]]],
-                                r["label"]) for r in batch]
-        for record, text in zip(batch, llm.generate(prompts)):
-            record["template_statement"] = record["statement"]
-            record["generator"] = "llm" if text else "template"
-            if text:
-                record["statement"] = text
-            yield record
-        batch.clear()
-
-    for record in records:
-        batch.append(record)
-        if len(batch) >= chunk:
-            yield from flush()
-    if batch:
-        yield from flush()
 
 
 def _print_stats(table, results, templates, counts, statements, kind):

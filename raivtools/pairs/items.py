@@ -28,7 +28,7 @@ from typing import Any
 
 from raivtools.io.errors import InputError
 from raivtools.text.english import is_mass_noun, is_plural, singular, with_article
-from raivtools.text.srl import phrase_head
+from raivtools.text.srl import DETERMINERS, phrase_head
 
 FAMILIES = ("object", "action", "action_entity", "action_location")
 IMAGE, VIDEO = 0, 1
@@ -103,8 +103,8 @@ def head_of(phrase: str) -> str:
 def noun_phrase_text(phrase: str, definite: bool = False) -> str:
     """A normalised phrase as it reads in a sentence: "man in wetsuit" -> "a man in wetsuit", "bread" -> "bread"."""
     head = phrase_head(phrase)
-    first = phrase.split(" ", 1)[0]
-    if first in ("two", "three", "four", "five", "several", "many", "some", "his", "her", "their", "its"):
+    first = phrase.split(" ", 1)[0].lower()
+    if first in DETERMINERS:
         return phrase
     if head in PRONOUNS or head in ("someone", "somebody", "everyone", "people"):
         return phrase

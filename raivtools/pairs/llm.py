@@ -8,6 +8,7 @@ record says so (``generator: "template"``). Decoding is greedy, so the same mode
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,3 +109,36 @@ def _load(name: str):
             "raiv never downloads models."
         ) from None
     return tokenizer, model
+
+
+def with_llm_statements(records: Iterable[dict[str, Any]], table: Any, generator: LLMStatementGenerator, kind: str,
+                        chunk: int = 16) -> Iterator[dict[str, Any]]:
+    """Pair records with the generator's statements (the template one kept as ``template_statement``).
+
+    Args:
+        records: pair records (from :func:`raivtools.pairs.generate.iter_pair_records`).
+        table: their :class:`~raivtools.pairs.items.ItemTable`, built with ``keep_records=True``.
+        generator: the loaded model.
+        kind: the pair kind (names the sides in the prompt).
+        chunk: records generated for at a time.
+    """
+    index = {ref["id"]: i for i, ref in enumerate(table.refs)}
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> Iterator[dict[str, Any]]:
+        prompts = [build_prompt(kind, table.records[index[r["left"]["id"]]], table.records[index[r["right"]["id"]]],
+                                r["label"]) for r in batch]
+        for record, text in zip(batch, generator.generate(prompts)):
+            record["template_statement"] = record["statement"]
+            record["generator"] = "llm" if text else "template"
+            if text:
+                record["statement"] = text
+            yield record
+        batch.clear()
+
+    for record in records:
+        batch.append(record)
+        if len(batch) >= chunk:
+            yield from flush()
+    if batch:
+        yield from flush()
