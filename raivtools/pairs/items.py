@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from raivtools.io.errors import InputError
@@ -96,6 +97,7 @@ def normalise_phrase(phrase: str) -> str:
     return " ".join(words)
 
 
+@lru_cache(maxsize=1 << 18)
 def head_of(phrase: str) -> str:
     return singular(phrase_head(phrase))
 

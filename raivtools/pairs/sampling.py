@@ -108,8 +108,9 @@ class PairSampler:
                 return found
         return None
 
-    def _pick(self, items: list[int]) -> int | None:
-        return items[self.rng.randrange(len(items))] if items else None
+    def _pick(self, items: list[int] | tuple[int, ...]) -> int | None:
+        # random() * n is several times faster than randrange(n) and as uniform for lists this size
+        return items[int(self.rng.random() * len(items))] if items else None
 
     def _try(self, family: str, config: tuple[int, int], fact: int | None) -> tuple[int, int, int] | None:
         left_has, right_has = config
@@ -119,8 +120,7 @@ class PairSampler:
                 anchor = self._pick(self.fact_pool[anchor_side][family])
                 if anchor is None:
                     return None
-                facts = self.facts_of(anchor, family)
-                fact = facts[self.rng.randrange(len(facts))]
+                fact = self._pick(self.facts_of(anchor, family))
             else:
                 anchor = self._pick(self.postings[anchor_side][family].get(fact, []))
                 if anchor is None:
@@ -158,14 +158,11 @@ class PairSampler:
         objects = self.facts_of(anchor, "object")
         if not objects:
             return None
-        shared = objects[self.rng.randrange(len(objects))]
+        shared = self._pick(objects)
         return self._pick(self.postings[side]["object"].get(shared, []))
 
     def _third_fact(self, family: str) -> int | None:
         """A fact of the family drawn as often as items state it, from either side's items."""
-        side = self.rng.randrange(2)
+        side = 0 if self.rng.random() < 0.5 else 1
         item = self._pick(self.fact_pool[side][family])
-        if item is None:
-            return None
-        facts = self.facts_of(item, family)
-        return facts[self.rng.randrange(len(facts))]
+        return None if item is None else self._pick(self.facts_of(item, family))
