@@ -422,6 +422,16 @@ def annotate(located: Iterable[tuple[str, int, dict[str, Any]]], nlp: Any, confi
         yield from flush()
 
 
+DETERMINERS = frozenset(
+    "a an the this that these those his her their its my our your some any two three four five six several many "
+    "one another other each every both".split()
+)
+POST_MODIFIERS = frozenset(
+    "in on at with of near by from under behind beside for to into onto inside outside who that which wearing "
+    "holding carrying dressed".split()
+)
+
+
 def phrase_head(phrase: str) -> str:
     """The head word of a short annotated noun phrase without parsing it ("man in wetsuit" -> "man").
 
@@ -432,19 +442,8 @@ def phrase_head(phrase: str) -> str:
     words = [w for w in words if w]
     kept: list[str] = []
     for word in words:
-        if kept and (word in POST_MODIFIERS or word.endswith("ing") and word in POSTMODIFYING_PARTICIPLES):
+        if kept and word in POST_MODIFIERS:
             break
         kept.append(word)
     content = [w for w in kept if w not in DETERMINERS]
     return content[-1] if content else (kept[-1] if kept else "")
-
-
-DETERMINERS = frozenset(
-    "a an the this that these those his her their its my our your some any two three four five six several many "
-    "one another other each every both".split()
-)
-POST_MODIFIERS = frozenset(
-    "in on at with of near by from under behind beside for to into onto inside outside who that which wearing "
-    "holding carrying dressed".split()
-)
-POSTMODIFYING_PARTICIPLES = frozenset(["wearing", "holding", "carrying"])

@@ -86,6 +86,13 @@ def test_user_templates_file_and_its_errors(tmp_path):
         with pytest.raises(InputError, match=message) as info:
             load_templates(str(bad))
         assert str(bad) in info.value.message
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text('[{"name": ', encoding="utf-8")
+    with pytest.raises(InputError, match="malformed JSON"):
+        load_templates(str(corrupt))
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]", encoding="utf-8")
+    assert load_templates(str(empty)) == []
     jsonl = tmp_path / "t.jsonl"
     jsonl.write_text('{"name": "ü", "family": "action", "claim": "neither", "text": "Kein {media} zeigt {ving}."}\n')
     assert load_templates(str(jsonl))[0].name == "ü"
