@@ -68,6 +68,13 @@ LEMMA_FIXES = {
     "skied": "ski", "lying": "lie", "dining": "dine", "wading": "wade", "hiding": "hide", "sliding": "slide",
     "gliding": "glide", "striding": "stride", "spitting": "spit", "bored": "bore", "boarding": "board",
 }
+# verbs whose PropBank ARG2 (hearer, recipient) is the object of a preposition, whatever the noun
+VERB_PREP_ARG2 = {
+    "talk": ("to", "with"), "speak": ("to", "with"), "chat": ("with",), "explain": ("to",), "sing": ("to",),
+    "show": ("to",), "give": ("to",), "hand": ("to",), "pass": ("to",), "read": ("to",), "wave": ("to",),
+    "say": ("to",), "tell": ("to",), "sell": ("to",), "send": ("to",), "present": ("to",), "feed": ("to",),
+}
+MOTION_VERBS = frozenset("walk run go come move drive ride fly swim jump head return travel rush hurry".split())
 MANNER_ADVERBS = frozenset(
     "fast hard well together alone quickly slowly carefully happily gently quietly loudly badly closely "
     "tightly straight backwards sideways barefoot".split()
@@ -133,8 +140,8 @@ def verb_lemma(token: Any) -> str:
 
 
 def is_event_verb(token: Any) -> bool:
-    """Content verbs get frames; auxiliaries, copulas and adjectival participles do not."""
-    return token.pos_ == "VERB" and token.dep_ not in NON_EVENT_DEPS
+    """Content verbs get frames; auxiliaries, copulas ("there *is* a cat") and adjectival participles do not."""
+    return token.pos_ == "VERB" and token.dep_ not in NON_EVENT_DEPS and token.lemma_.lower() != "be"
 
 
 def doc_frames(doc: Any) -> list[Frame]:
@@ -273,8 +280,8 @@ def _prep_role(frame: Frame, prep: Any) -> None:
     elif word == "with":
         role = "ARGM-COM" if _animate(obj) else "ARG2"
         _set(frame, role, obj, word)
-    elif word == "to" and _animate(obj) and frame.lemma not in ("walk", "run", "go", "come", "talk", "listen"):
-        _set(frame, "ARG2", obj, word)  # the recipient of a transfer ("throws a ball to his father")
+    elif word in VERB_PREP_ARG2.get(lemma, ()) or (word == "to" and _animate(obj) and lemma not in MOTION_VERBS):
+        _set(frame, "ARG2", obj, word)  # the hearer or recipient ("talks to a friend", "throws a ball to his father")
     elif word == "by" and _is_passive(frame.verb):
         _set(frame, "ARG0", obj, word)
     elif word in TMP_PREPS or (obj.lemma_.lower() in TIME_NOUNS and word in ("in", "on", "at", "during")):
