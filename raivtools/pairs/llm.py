@@ -25,7 +25,7 @@ SIDE_NAMES = {"im-im": ("left image", "right image"), "vid-vid": ("left video", 
 class LLMConfig:
     """Which model and how long its answers may be."""
 
-    model: str  # a local directory saved with save_pretrained (or a hub name where there is internet)
+    model: str  # a local directory saved with save_pretrained, or a hub name where there is internet
     max_new_tokens: int = 48  # the longest statement, in tokens
     device: str | None = None  # cuda / cpu; None picks cuda when available
 
@@ -39,7 +39,8 @@ def describe(record: dict[str, Any]) -> str:
         negated = "not " if frame.get("negated") else ""
         frames.append(f"{negated}{frame['verb']} ({roles})" if roles else f"{negated}{frame['verb']}")
     objects = ", ".join(record.get("objects") or []) or "none listed"
-    return f"{'; '.join(frames) or 'no action annotated'}. Objects: {objects}."
+    caption = f"Caption: {record['caption'].strip()} " if isinstance(record.get("caption"), str) and record["caption"].strip() else ""
+    return f"{caption}{'; '.join(frames) or 'no action annotated'}. Objects: {objects}."
 
 
 def build_prompt(kind: str, left: dict[str, Any], right: dict[str, Any], label: bool) -> str:
@@ -98,15 +99,16 @@ def _load(name: str):
 
     local = os.path.isdir(name)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(name, local_files_only=True)
+        # a hub name is tried only where the user allows the network (HF_HUB_OFFLINE unset)
+        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local)
+        model = AutoModelForCausalLM.from_pretrained(name, local_files_only=local)
     except (OSError, ValueError, KeyError) as exc:
-        where = "the directory" if local else "no such directory, and not in the local model cache"
+        where = "the directory" if local else "no such directory, and not a hub model that can be loaded here"
         raise InputError(
             f"--llm {name}: cannot load a transformers causal language model ({where}: "
             f"{str(exc).splitlines()[0]}). Pass a local directory saved with save_pretrained "
-            "(config.json, tokenizer files and weights), e.g. --llm /models/vicuna-13b-v1.5; "
-            "raiv never downloads models."
+            "(config.json, tokenizer files and weights), e.g. --llm /models/vicuna-13b-v1.5, "
+            "or a hub name on a machine with internet access."
         ) from None
     return tokenizer, model
 

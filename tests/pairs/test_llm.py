@@ -43,4 +43,4 @@ def test_missing_model_names_what_to_pass(tmp_path):
         LLMStatementGenerator(LLMConfig(model=str(missing)))
     message = info.value.message
     assert message.startswith(f"--llm {missing}: cannot load a transformers causal language model")
-    assert "save_pretrained" in message and "never downloads" in message
+    assert "save_pretrained" in message and "hub name" in message
