@@ -71,9 +71,13 @@ def main(inputs: tuple[str, ...], kind: str, sampling: str, pairs_per_item: floa
     if kind in TEXT_KINDS:
         _video_text(inputs, kind, stop_objects, seed)
         return
+    from raivtools.pairs.generate import PairsConfig
+
     templates = _templates(templates_path, no_builtin_templates, families)
-    _pairs(inputs, kind, templates, sampling, pairs_per_item, total, unbalanced_train, reasoning, stop_objects,
-           max_object_share, generator, llm_path, llm_max_new_tokens, seed)
+    config = PairsConfig(kind=kind, sampling=sampling, pairs_per_item=pairs_per_item, total=total,
+                         balance_train=not unbalanced_train, reasoning=reasoning, max_object_share=max_object_share,
+                         seed=seed)
+    _pairs(inputs, templates, config, stop_objects, llm_path if generator == "llm" else None, llm_max_new_tokens)
 
 
 def _templates(path, no_builtin, families):
@@ -105,26 +109,23 @@ def _table(inputs, kinds, stop_objects, keep_records):
     return build_table(progress(iter_located(inputs), desc="read"), config)
 
 
-def _pairs(inputs, kind, templates, sampling, pairs_per_item, total, unbalanced_train, reasoning, stop_objects,
-           max_object_share, generator, llm_path, llm_max_new_tokens, seed):
+def _pairs(inputs, templates, config, stop_objects, llm_path, llm_max_new_tokens):
+    """Reads the records, makes the pairs (statements from the LLM when ``llm_path``), writes them, prints stats."""
     from collections import Counter
 
     from raivtools.io.records import RecordWriter
     from raivtools.io.report import progress
-    from raivtools.pairs.generate import PairsConfig, iter_pair_records, make_pairs
+    from raivtools.pairs.generate import iter_pair_records, make_pairs
     from raivtools.pairs.sampling import PAIR_SIDES
 
-    llm = _load_llm(llm_path, llm_max_new_tokens) if generator == "llm" else None
-    table = _table(inputs, tuple(sorted(set(PAIR_SIDES[kind]))), stop_objects, keep_records=llm is not None)
-    config = PairsConfig(kind=kind, sampling=sampling, pairs_per_item=pairs_per_item, total=total,
-                         balance_train=not unbalanced_train, reasoning=reasoning, max_object_share=max_object_share,
-                         seed=seed)
+    kind = config.kind
+    table = _table(inputs, tuple(sorted(set(PAIR_SIDES[kind]))), stop_objects, keep_records=llm_path is not None)
     results = make_pairs(table, templates, config)
     records = iter_pair_records(table, results, templates, config)
-    if llm is not None:
+    if llm_path is not None:
         from raivtools.pairs.llm import with_llm_statements
 
-        records = with_llm_statements(records, table, llm, kind)
+        records = with_llm_statements(records, table, _load_llm(llm_path, llm_max_new_tokens), kind)
     counts, statements = Counter(), {}
     with RecordWriter() as out:
         for record in progress(records, desc="pairs", total=sum(len(r.instances) for r in results)):
