@@ -24,6 +24,7 @@ from raivtools.pairs.templates import Template, realise, reason_choices
 from raivtools.seeding import stable_hash
 
 SPLIT_ORDER = ("train", "val", "test")
+EXHAUSTED_AFTER = 50  # consecutive used-statement draws after which a template is done in a split
 DEFAULT_RATIOS = (0.7, 0.1, 0.2)
 
 
@@ -126,19 +127,28 @@ def sample_instances(sampler: PairSampler, templates: list[Template], target: in
         unique_statements: never reuse a statement (val/test).
         max_failures: consecutive failed draws before stopping short.
     """
-    weights = [t.weight for t in templates]
+    active = list(range(len(templates)))  # templates that still have unused statements
+    reuses = [0] * len(templates)  # consecutive draws of an already used statement, per template
     seen_pairs: set[int] = set()
     used_statements: set[tuple[int, int]] = set()
     out: list[Instance] = []
     failures = 0
-    while len(out) < target and failures < max_failures:
+    while len(out) < target and failures < max_failures and active:
         label = rng.random() < 0.5
-        t_index = rng.choices(range(len(templates)), weights)[0] if len(templates) > 1 else 0
+        t_index = rng.choices(active, [templates[i].weight for i in active])[0] if len(active) > 1 else active[0]
         template = templates[t_index]
         first = sampler.sample(template, choose_config(template, label, rng))
-        if first is None or (unique_statements and (t_index, first[2]) in used_statements):
+        if first is not None and unique_statements and (t_index, first[2]) in used_statements:
+            # a template whose draws keep landing on used statements has (nearly) run out of new ones; dropping
+            # it keeps the cost per instance flat as a split grows
+            reuses[t_index] += 1
+            if reuses[t_index] >= EXHAUSTED_AFTER:
+                active.remove(t_index)
+            first = None
+        if first is None:
             failures += 1
             continue
+        reuses[t_index] = 0
         group = [Instance(first[0], first[1], t_index, first[2], label, _config_of(template, label, sampler, first))]
         if balanced:
             second = _twin(sampler, template, first, not label, rng, seen_pairs)

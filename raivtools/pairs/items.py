@@ -97,7 +97,7 @@ def normalise_phrase(phrase: str) -> str:
     return " ".join(words)
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=None)
 def head_of(phrase: str) -> str:
     return singular(phrase_head(phrase))
 

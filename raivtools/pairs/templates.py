@@ -170,7 +170,7 @@ def load_templates(path: str) -> list[Template]:
     return templates
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=None)
 def _fact_fields(family: str, fact: Any) -> dict[str, str]:
     """Placeholder values of one fact (a value from the table's fact vocabulary of that family)."""
     from raivtools.pairs.items import noun_phrase_text, place_phrase
@@ -187,7 +187,7 @@ def _fact_fields(family: str, fact: Any) -> dict[str, str]:
     return {"ving": gerund(verb), "verb": verb, "loc": place_phrase(location, prep)}
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=None)
 def realise(text: str, kind: str, family: str, fact: Any) -> str:
     """Fills a template (or reason) text for a pair kind and a fact; the first letter is capitalised.
 
