@@ -45,9 +45,9 @@ class PairsConfig:
     seed: int = 0  # every random choice follows it
 
 
-@dataclass
+@dataclass(slots=True)
 class Instance:
-    """One pair instance, compact until it is written."""
+    """One pair instance, compact until it is written (slots: millions of them are held at once)."""
 
     left: int  # item index
     right: int  # item index
