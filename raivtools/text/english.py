@@ -203,3 +203,50 @@ def match_case(new: str, like: str) -> str:
     if like.islower():
         return new.lower()
     return new
+
+
+_SINGULARS = {plural_form: noun for noun, plural_form in _IRREGULAR_PLURALS.items() if plural_form != noun}
+_SINGULARS.update({"people": "person", "children": "child", "teeth": "tooth", "feet": "foot"})
+_NOT_PLURAL_ENDINGS = ("ss", "us", "is", "ous", "ics")
+_NO_SINGULAR = frozenset("news series species means clothes pants jeans shorts scissors glasses".split())
+
+# Nouns used without "a/an" in the singular (bread is present, not a bread is present).
+MASS_NOUNS = frozenset(
+    "bread water food rice pasta meat cheese milk coffee tea juice wine beer soup sand snow grass hair paper wood "
+    "furniture luggage equipment money music traffic smoke fire ice rain mud dirt dust soil salt sugar flour "
+    "butter honey cereal broccoli lettuce spinach corn fruit laundry clothing jewelry art soccer tennis golf hockey "
+    "rugby chess homework work sunlight daylight foliage garbage trash paint metal plastic cotton wool leather "
+    "fabric clay concrete steel beef pork".split()
+) | {"ice cream"}
+
+
+def singular(noun: str) -> str:
+    """The singular of a noun (the last word of a phrase): knives -> knife, boxes -> box, horses -> horse."""
+    head, _, last = noun.rpartition(" ")
+    prefix = head + " " if head else ""
+    lower = last.lower()
+    if lower in _SINGULARS:
+        form = match_case(_SINGULARS[lower], last)
+    elif not lower.endswith("s") or lower.endswith(_NOT_PLURAL_ENDINGS) or len(lower) < 4 or lower in _NO_SINGULAR:
+        form = last
+    elif lower.endswith("ies") and len(lower) > 4:
+        form = last[:-3] + "y"
+    elif lower.endswith(("sses", "xes", "zzes", "ches", "shes")):
+        form = last[:-2]
+    else:
+        form = last[:-1]
+    return prefix + form
+
+
+def is_plural(noun: str) -> bool:
+    """Whether a noun (the last word of a phrase) is plural: men, dogs, boxes yes; glass, bus, bread no."""
+    last = noun.rpartition(" ")[2].lower()
+    if last in _SINGULARS or last in _NO_SINGULAR - {"news", "series", "species", "means"}:
+        return True
+    return singular(last) != last
+
+
+def is_mass_noun(noun: str) -> bool:
+    """Whether a noun (the last word, or the whole phrase) is usually uncountable: bread, water, soccer."""
+    lower = noun.strip().lower()
+    return lower in MASS_NOUNS or lower.rpartition(" ")[2] in MASS_NOUNS

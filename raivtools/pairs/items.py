@@ -1,0 +1,287 @@
+"""Media items and the facts that templates talk about, in a compact columnar table.
+
+A *fact* is one thing a statement can claim about an item, in one of four families:
+
+- ``object``: an object is present ("bread");
+- ``action``: someone does a verb ("cut");
+- ``action_entity``: an agent does a verb to an entity ("a man" / "cut" / "bread");
+- ``action_location``: a verb happens at a place ("dive" / "in the lake").
+
+Truth is decided conservatively, because the annotations only say what *is* there:
+
+- a fact is *present* in an item when at least half of the item's annotations state it (one annotation for
+  captions, imSitu and VidSitu train; three or more for VidSitu valid);
+- a fact is *absent* only when no record of the item's visual group (the same video segment, video or image)
+  mentions it in any annotation; a verb with an unknown entity or place never makes an action+entity or
+  action+location fact absent;
+- anything in between is *unknown* and is never used for a True or a False statement.
+
+Strings are interned to ints and items are stored as parallel lists, so a million records fit in memory.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from raivtools.io.errors import InputError
+from raivtools.text.english import is_mass_noun, is_plural, singular, with_article
+from raivtools.text.srl import DETERMINERS, phrase_head
+
+FAMILIES = ("object", "action", "action_entity", "action_location")
+IMAGE, VIDEO = 0, 1
+KIND_NAMES = ("image", "video")
+ARTICLES = ("a", "an", "the")
+PRONOUNS = frozenset("i you he she it we they me him her us them himself herself itself themselves this that".split())
+# imSitu and similar role names that are not the entity acted on
+NON_ENTITY_ROLES = frozenset({"tool", "place", "agent", "coagent", "source", "destination", "instrument"})
+DEFAULT_STOP_OBJECTS = ("person", "people", "sky", "someone", "something", "thing", "object", "scene", "image",
+                        "picture", "photo", "video", "view", "camera")
+# places take "on" or "at" rather than "in" ("on the beach", "at the desk")
+ON_PLACES = frozenset(
+    "beach street road grass stage sidewalk court floor ground bed couch bench table track dock boat bike "
+    "bicycle horse hill mountain snow ice lawn roof sand shore deck platform bridge path trail ramp runway "
+    "slope wave sofa chair skateboard surfboard board train bus highway pier".split()
+)
+AT_PLACES = frozenset("desk counter bar station airport party concert wedding door window zoo lake river pond".split())
+
+
+class Vocabulary:
+    """Interns strings (or tuples) to consecutive ints, in first-seen order."""
+
+    def __init__(self) -> None:
+        self.ids: dict[Any, int] = {}
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> int:
+        found = self.ids.get(value)
+        if found is None:
+            found = self.ids[value] = len(self.values)
+            self.values.append(value)
+        return found
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclass
+class ItemTable:
+    """Every usable media record, column by column (index ``i`` is item ``i``)."""
+
+    refs: list[dict[str, Any]] = field(default_factory=list)  # the media reference written into pairs
+    kinds: list[int] = field(default_factory=list)  # IMAGE or VIDEO
+    groups: list[int] = field(default_factory=list)  # visual-item id (segment / video / image) for leakage
+    given_splits: list[str | None] = field(default_factory=list)  # the record's own split, if any
+    splits: list[str] = field(default_factory=list)  # the split the item ends up in
+    records: list[dict[str, Any]] | None = None  # whole records, kept only when a caller needs them
+    present: dict[str, list[tuple[int, ...]]] = field(default_factory=lambda: {f: [] for f in FAMILIES})
+    group_keys: Vocabulary = field(default_factory=Vocabulary)  # group name -> id
+    # per group id, the ints that make a fact not-absent (see :func:`is_absent`)
+    mentioned: dict[str, list[set[int]]] = field(default_factory=lambda: {f: [] for f in FAMILIES})
+    facts: dict[str, Vocabulary] = field(default_factory=lambda: {f: Vocabulary() for f in FAMILIES})
+    words: Vocabulary = field(default_factory=Vocabulary)  # verbs, heads: the parts facts are made of
+    skipped: Counter = field(default_factory=Counter)  # reason -> records left out
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+
+def normalise_phrase(phrase: str) -> str:
+    """Lower-case, single-spaced, without a leading article ("The old man" -> "old man")."""
+    words = phrase.strip().rstrip(".").lower().split()
+    if words and words[0] in ARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+@lru_cache(maxsize=None)
+def head_of(phrase: str) -> str:
+    return singular(phrase_head(phrase))
+
+
+def noun_phrase_text(phrase: str, definite: bool = False) -> str:
+    """A normalised phrase as it reads in a sentence: "man in wetsuit" -> "a man in wetsuit", "bread" -> "bread"."""
+    head = phrase_head(phrase)
+    first = phrase.split(" ", 1)[0].lower()
+    if first in DETERMINERS:
+        return phrase
+    if head in PRONOUNS or head in ("someone", "somebody", "everyone", "people"):
+        return phrase
+    if definite:
+        return f"the {phrase}"
+    if is_plural(head) or is_mass_noun(head):
+        return phrase
+    return with_article(phrase)
+
+
+def place_phrase(phrase: str, prep: str | None) -> str:
+    """A location as a prepositional phrase: ("lake", None) -> "in the lake", ("beach", None) -> "on the beach"."""
+    head = head_of(phrase)
+    if not prep:
+        prep = "on" if head in ON_PLACES else "at" if head in AT_PLACES else "in"
+    return f"{prep} {noun_phrase_text(phrase, definite=True)}"
+
+
+def verb_text(frame: dict[str, Any]) -> str:
+    particle = frame.get("particle")
+    verb = str(frame["verb"]).strip().lower()
+    return f"{verb} {particle}" if particle and not verb.endswith(f" {particle}") else verb
+
+
+def entity_role(roles: dict[str, str]) -> str | None:
+    """ARG1, or for role sets without one (imSitu) the first role that names what the action is done to."""
+    if "ARG1" in roles:
+        return "ARG1"
+    for name in roles:
+        if not name.startswith("ARG") and name.lower() not in NON_ENTITY_ROLES:
+            return name
+    return None
+
+
+@dataclass
+class TableConfig:
+    """How records become items."""
+
+    kinds: tuple[int, ...] = (IMAGE, VIDEO)  # media kinds to keep
+    stop_objects: frozenset[str] = frozenset(DEFAULT_STOP_OBJECTS)  # objects never used in statements
+    keep_records: bool = False  # keep whole records (video-text output needs them)
+
+
+def _check_srl(record: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    srl = record.get("srl")
+    if not isinstance(srl, list):
+        raise InputError(f"{where}: record {record.get('id')!r}: 'srl' must be a list of frames")
+    for frame in srl:
+        if not isinstance(frame, dict) or not isinstance(frame.get("verb"), str) or not isinstance(frame.get("roles"), dict):
+            raise InputError(f"{where}: record {record.get('id')!r}: each srl frame needs a 'verb' string and a 'roles' object")
+    objects = record.get("objects")
+    if not isinstance(objects, list) or not all(isinstance(o, str) for o in objects):
+        raise InputError(f"{where}: record {record.get('id')!r}: 'objects' must be a list of strings")
+    return srl
+
+
+def media_ref(record: dict[str, Any], kind: int) -> dict[str, Any]:
+    ref: dict[str, Any] = {"id": record["id"], KIND_NAMES[kind]: record[KIND_NAMES[kind]]}
+    for key in ("start", "end"):
+        if record.get(key) is not None:
+            ref[key] = record[key]
+    return ref
+
+
+def group_name(record: dict[str, Any], kind: int) -> str:
+    """The visual item a record shows: its video segment, else its media path (clips of one video share it)."""
+    if record.get("segment"):
+        return f"segment:{record['segment']}"
+    return f"{KIND_NAMES[kind]}:{record[KIND_NAMES[kind]]}"
+
+
+def build_table(located: Iterable[tuple[str, int, dict[str, Any]]], config: TableConfig) -> ItemTable:
+    """Reads SRL records into an :class:`ItemTable`.
+
+    Records of a media kind not in ``config.kinds`` and records with ``status: error`` are counted in
+    ``table.skipped`` (and reported), never silently dropped.
+
+    Raises:
+        InputError: a record lacks ``id``, a media path, ``srl`` or ``objects``, or they are malformed.
+    """
+    from raivtools.io.records import require_fields
+
+    table = ItemTable(records=[] if config.keep_records else None)
+    pending_mentions: list[dict[str, set]] = []
+    for where_file, line, record in located:
+        where = f"{where_file}:{line}"
+        require_fields(record, ["id", "video|image", "srl", "objects"], where)
+        srl = _check_srl(record, where)
+        if record.get("status") == "error":
+            table.skipped["status error"] += 1
+            continue
+        kind = VIDEO if record.get("video") else IMAGE
+        if kind not in config.kinds:
+            table.skipped[f"{KIND_NAMES[kind]} records (not used by this --kind)"] += 1
+            continue
+        group = table.group_keys.add(group_name(record, kind))
+        if group == len(pending_mentions):
+            pending_mentions.append({f: set() for f in FAMILIES})
+        _add_item(table, record, kind, group, srl, config, pending_mentions[group])
+    for family in FAMILIES:
+        table.mentioned[family] = [mentions[family] for mentions in pending_mentions]
+    return table
+
+
+def _add_item(table: ItemTable, record: dict[str, Any], kind: int, group: int, srl: list[dict[str, Any]],
+              config: TableConfig, mentions: dict[str, set]) -> None:
+    words, facts = table.words, table.facts
+    stop = config.stop_objects
+    objects = [o.strip().lower() for o in record["objects"] if o.strip() and o.strip().lower() not in stop]
+    present_objects = tuple(dict.fromkeys(facts["object"].add(o) for o in objects))
+    for obj in record.get("objects_mentioned") or record["objects"]:
+        mentions["object"].add(facts["object"].add(obj.strip().lower()))
+    annotations = max(1, len({frame.get("annotation", 0) for frame in srl}))
+    counts: dict[str, Counter] = {f: Counter() for f in FAMILIES[1:]}
+    for frame in srl:
+        stated = _frame_facts(frame, words, facts, mentions)
+        for family, fact_ids in stated.items():
+            counts[family].update(set(fact_ids))  # once per annotation
+    table.refs.append(media_ref(record, kind))
+    table.kinds.append(kind)
+    table.groups.append(group)
+    split = record.get("split")
+    table.given_splits.append(str(split) if split else None)
+    table.present["object"].append(present_objects)
+    for family in FAMILIES[1:]:
+        table.present[family].append(tuple(f for f, n in counts[family].items() if 2 * n >= annotations))
+    if table.records is not None:
+        table.records.append(record)
+
+
+def _frame_facts(frame: dict[str, Any], words: Vocabulary, facts: dict[str, Vocabulary],
+                 mentions: dict[str, set]) -> dict[str, list[int]]:
+    """The facts one frame states (``{family: [fact id]}``) and what it mentions, for absence checks."""
+    verb = verb_text(frame)
+    verb_id = words.add(verb)
+    roles = {name: str(value) for name, value in frame["roles"].items() if isinstance(value, str) and value.strip()}
+    mentions["action"].add(verb_id)
+    entity_name = entity_role(roles)
+    entity = normalise_phrase(roles[entity_name]) if entity_name else ""
+    entity_head = words.add(head_of(entity)) if entity else -1
+    mentions["action_entity"].add(_pack(verb_id, entity_head))
+    location = normalise_phrase(roles.get("ARGM-LOC", ""))
+    location_head = words.add(head_of(location)) if location else -1
+    mentions["action_location"].add(_pack(verb_id, location_head))
+    if frame.get("negated"):
+        return {}  # a negated action is mentioned (so never "absent") but not shown
+    stated: dict[str, list[int]] = {"action": [facts["action"].add(verb)]}
+    agent = normalise_phrase(roles.get("ARG0", ""))
+    if agent and entity and phrase_head(agent) not in PRONOUNS and phrase_head(entity) not in PRONOUNS:
+        stated["action_entity"] = [facts["action_entity"].add((verb, agent, entity, entity_head))]
+    if location and phrase_head(location) not in PRONOUNS:
+        prep = (frame.get("preps") or {}).get("ARGM-LOC")
+        stated["action_location"] = [facts["action_location"].add((verb, location, location_head, prep))]
+    return stated
+
+
+def _pack(verb_id: int, head_id: int) -> int:
+    return verb_id * (1 << 32) + head_id + 1
+
+
+def is_absent(table: ItemTable, item: int, family: str, fact_id: int) -> bool:
+    """Whether nothing in the item's visual group mentions the fact (see module docstring)."""
+    mentioned = table.mentioned[family][table.groups[item]]
+    fact = table.facts[family].values[fact_id]
+    if family == "object" or family == "action":
+        if family == "action":
+            return table.words.ids.get(fact, -2) not in mentioned
+        return fact_id not in mentioned
+    verb_id = table.words.ids[fact[0]]
+    head_id = fact[3] if family == "action_entity" else fact[2]
+    # the same verb with the same head, or with an unknown one, leaves the fact possibly true
+    return _pack(verb_id, head_id) not in mentioned and _pack(verb_id, -1) not in mentioned
+
+
+def iter_items(table: ItemTable, split: str | None = None) -> Iterator[int]:
+    for i in range(len(table)):
+        if split is None or table.splits[i] == split:
+            yield i

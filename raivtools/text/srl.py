@@ -1,0 +1,456 @@
+"""Semantic roles from captions: a spaCy dependency parse turned into PropBank-style frames.
+
+One frame per content verb (auxiliaries and adjectival participles are skipped)::
+
+    "A man is cutting bread with a knife in the kitchen."
+    -> {"verb": "cut", "sense": None, "roles": {"ARG0": "A man", "ARG1": "bread", "ARG2": "a knife",
+                                               "ARGM-LOC": "the kitchen"}, "preps": {"ARG2": "with", "ARGM-LOC": "in"}}
+
+Rules, in the order they apply to a verb:
+
+- ARG0: the active subject (``nsubj``), the ``agent`` "by" phrase of a passive, the noun a participle modifies
+  ("a dog *running*"), the antecedent of a relative pronoun, or the subject inherited from the verb it is
+  coordinated with or controlled by ("a man sits and *reads*", "wants to *eat*").
+- ARG1: the direct object, the passive subject (``nsubjpass``), a noun modified by a past participle
+  ("a pizza *topped* with cheese"), the object of a look/listen/wait-type preposition ("looking *at* the camera"),
+  or the object shared by coordinated verbs ("*cuts* and eats bread").
+- ARG2: the ``dative`` ("gives *a woman* a flower", "hands it *to a boy*") or an inanimate "with" instrument.
+- ARGM-LOC / -DIR / -TMP / -PRP: prepositional phrases by preposition and noun ("*into* the water" is a
+  direction, "*on* the beach" a location, "*in* the morning" a time); "in front of", "next to" and "on top of"
+  are read as one preposition. A place-noun phrase that the parser hangs on an object ("a knife *in the
+  kitchen*") is lifted to the verb, the known attachment error of small English pipelines.
+- ARGM-MNR: manner adverbs ("slowly", "together"); ARGM-NEG and ``"negated": true``: negation.
+
+Spans are whole noun phrases (determiners, adjectives, compounds, "of" and conjoined nouns), without the
+relative or participle clauses that get frames of their own. ``objects`` are the lemmas of the noun-chunk
+heads with their compound modifiers ("tennis racket"), pronouns excluded, in order of appearance.
+
+The functions here take parsed Docs, so they are tested without a model; :func:`annotate` runs a pipeline
+over records in batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from raivtools.schema import srl_frame
+
+SUBJECT_DEPS = ("nsubj", "csubj")
+PASSIVE_SUBJECT_DEPS = ("nsubjpass", "csubjpass")
+NON_EVENT_DEPS = ("aux", "auxpass", "amod", "compound")
+# clauses that get frames of their own and so are not part of a noun phrase span
+CLAUSE_DEPS = ("relcl", "acl", "advcl", "punct", "appos", "parataxis")
+RELATIVE_PRONOUNS = ("who", "that", "which", "whom", "whose")
+
+LOC_PREPS = frozenset(
+    "in on at near inside outside under beneath beside behind above below by between among within atop "
+    "underneath against amid amongst upon alongside around".split() + ["in front of", "next to", "on top of", "close to"]
+)
+DIR_PREPS = frozenset("into onto toward towards to through across along down up over from out off past".split())
+TMP_PREPS = frozenset("during before after until since throughout while".split())
+PRP_PREPS = frozenset(["for"])
+TIME_NOUNS = frozenset(
+    "morning afternoon evening night day daytime nighttime noon midnight sunset sunrise dawn dusk time moment "
+    "weekend week winter summer spring autumn fall season year hour minute second today tonight christmas "
+    "holiday birthday game match race".split()
+)
+# verbs whose PropBank ARG1 is the object of a preposition
+VERB_PREP_ARG1 = {
+    "look": ("at",), "stare": ("at",), "glance": ("at",), "gaze": ("at",), "smile": ("at",), "laugh": ("at",),
+    "listen": ("to",), "talk": ("about",), "wait": ("for",), "search": ("for",), "reach": ("for",),
+    "point": ("at", "to"), "aim": ("at",), "bark": ("at",), "yell": ("at",), "shout": ("at",),
+}
+# forms that en_core_web_sm lemmatizes wrongly
+LEMMA_FIXES = {
+    "riding": "ride", "rides": "ride", "rode": "ride", "ridden": "ride", "skiing": "ski", "skis": "ski",
+    "skied": "ski", "lying": "lie", "dining": "dine", "wading": "wade", "hiding": "hide", "sliding": "slide",
+    "gliding": "glide", "striding": "stride", "spitting": "spit", "bored": "bore", "boarding": "board",
+}
+# verbs whose PropBank ARG2 (hearer, recipient) is the object of a preposition, whatever the noun
+VERB_PREP_ARG2 = {
+    "talk": ("to", "with"), "speak": ("to", "with"), "chat": ("with",), "explain": ("to",), "sing": ("to",),
+    "show": ("to",), "give": ("to",), "hand": ("to",), "pass": ("to",), "read": ("to",), "wave": ("to",),
+    "say": ("to",), "tell": ("to",), "sell": ("to",), "send": ("to",), "present": ("to",), "feed": ("to",),
+}
+MOTION_VERBS = frozenset("walk run go come move drive ride fly swim jump head return travel rush hurry".split())
+MANNER_ADVERBS = frozenset(
+    "fast hard well together alone quickly slowly carefully happily gently quietly loudly badly closely "
+    "tightly straight backwards sideways barefoot".split()
+)
+LOC_ADVERBS = frozenset("outside inside outdoors indoors here there nearby downstairs upstairs underwater overhead".split())
+DIR_ADVERBS = frozenset("away back forward forwards backward downward upward downhill uphill ahead home".split())
+TMP_ADVERBS = frozenset("now then today tonight yesterday tomorrow soon again already still early late".split())
+# "with" + one of these is a companion (ARGM-COM), not an instrument (ARG2)
+ANIMATE_NOUNS = frozenset(
+    "man men woman women person people boy girl child children kid baby guy lady gentleman friend family "
+    "player team crowd couple dog cat horse puppy kitten mother father mom dad brother sister son daughter "
+    "partner group student teacher someone he she they him her them".split()
+)
+PLACE_NOUNS = frozenset(
+    "kitchen room bathroom bedroom office park street road field beach yard backyard garden lake river ocean "
+    "sea pool water snow grass forest woods city town building house restaurant store shop market stage gym "
+    "court stadium classroom school church airport station library bar cafe hallway area lot parking "
+    "sidewalk floor ground desert mountain hill farm zoo studio arena track ring rink playground air sky "
+    "sink counter table bench couch bed".split()
+)
+# prepositions of motion that the parser may hang on the object ("pulls a carriage *down the road*")
+LIFTED_DIR_PREPS = frozenset("into onto down across through along toward towards".split())
+# nouns that are part of a complex preposition ("in front of"), not objects
+RELATIONAL_NOUNS = frozenset("front top middle side back edge".split())
+
+
+@dataclass
+class Frame:
+    """One verb's roles as spaCy spans (the library form; :meth:`to_dict` gives the record form)."""
+
+    verb: Any  # the verb's spaCy Token
+    roles: dict[str, Any] = field(default_factory=dict)  # role name -> spaCy Span of the argument
+    preps: dict[str, str] = field(default_factory=dict)  # role name -> the preposition that introduced it
+    negation: Any = None  # the negation Token ("not", "n't", "never"), if any
+    particle: str | None = None  # phrasal-verb particle ("pick *up*")
+
+    @property
+    def lemma(self) -> str:
+        return verb_lemma(self.verb)
+
+    def head(self, role: str) -> str | None:
+        """The lower-case lemma of a role's head noun, or None when the role is empty."""
+        span = self.roles.get(role)
+        return None if span is None else span.root.lemma_.lower()
+
+    def to_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.preps:
+            extra["preps"] = dict(self.preps)
+        if self.particle:
+            extra["particle"] = self.particle
+        if self.negation is not None:
+            extra["negated"] = True
+        roles = {name: span.text for name, span in self.roles.items()}
+        if self.negation is not None:
+            roles["ARGM-NEG"] = self.negation.text
+        return srl_frame(self.lemma, roles, None, **extra)
+
+
+def verb_lemma(token: Any) -> str:
+    """The verb's lemma, with the small pipelines' known lemmatizer slips corrected ("riding" -> "rid")."""
+    return LEMMA_FIXES.get(token.lower_) or token.lemma_.lower()
+
+
+def is_event_verb(token: Any) -> bool:
+    """Content verbs get frames; auxiliaries, copulas ("there *is* a cat") and adjectival participles do not."""
+    return token.pos_ == "VERB" and token.dep_ not in NON_EVENT_DEPS and token.lemma_.lower() != "be"
+
+
+def doc_frames(doc: Any) -> list[Frame]:
+    """All frames of a parsed Doc, in the order of their verbs."""
+    frames = {token.i: Frame(verb=token) for token in doc if is_event_verb(token)}
+    for frame in frames.values():
+        _direct_roles(frame)
+    # inherited roles need the direct roles of the verb they come from, hence a second pass in order
+    for frame in frames.values():
+        _inherited_roles(frame, frames)
+    for frame in frames.values():
+        _lift_misattached_places(frame)
+    return [frames[i] for i in sorted(frames)]
+
+
+def doc_objects(doc: Any) -> list[str]:
+    """Lemmas of noun-chunk heads with their compounds ("tennis racket"), no pronouns, first mention order."""
+    seen: dict[str, None] = {}
+    for chunk in doc.noun_chunks:
+        root = chunk.root
+        if root.pos_ not in ("NOUN", "PROPN"):
+            continue
+        if root.lemma_.lower() in RELATIONAL_NOUNS and any(c.dep_ == "prep" and c.lower_ == "of" for c in root.children):
+            continue
+        words = [child.lemma_.lower() for child in root.lefts if child.dep_ == "compound"]
+        seen.setdefault(" ".join(words + [root.lemma_.lower()]), None)
+    return list(seen)
+
+
+def srl_fields(doc: Any) -> dict[str, Any]:
+    """The ``srl`` and ``objects`` fields of a record whose caption parsed to ``doc``."""
+    return {"srl": [frame.to_dict() for frame in doc_frames(doc)], "objects": doc_objects(doc)}
+
+
+# --- spans -----------------------------------------------------------------------------------------------
+
+
+def noun_phrase(token: Any, exclude: Iterable[Any] = ()) -> Any:
+    """The whole noun phrase headed by ``token``, without clauses and without the subtrees in ``exclude``."""
+    excluded = {t.i for sub in exclude for t in sub.subtree}
+    kept = [token]
+    for child in token.children:
+        if child.dep_ in CLAUSE_DEPS or child.i in excluded:
+            continue
+        kept.extend(t for t in child.subtree if t.i not in excluded)
+    start = min(t.i for t in kept)
+    end = max(t.i for t in kept) + 1
+    doc = token.doc
+    # a right-side cut (an excluded clause in the middle) ends the phrase before it
+    for i in range(token.i + 1, end):
+        if i in excluded or (doc[i].dep_ in CLAUSE_DEPS and doc[i].head.i == token.i):
+            end = i
+            break
+    while end > start + 1 and doc[end - 1].is_punct:
+        end -= 1
+    return doc[start:end]
+
+
+def _resolve(token: Any) -> Any:
+    """A relative pronoun stands for the noun its clause modifies."""
+    if token.lower_ in RELATIVE_PRONOUNS and token.head.dep_ == "relcl":
+        return token.head.head
+    return token
+
+
+def _prep_object(prep: Any) -> tuple[str, Any] | None:
+    """``(preposition, object token)`` of a prepositional phrase, reading "in front of" as one preposition."""
+    pobj = next((c for c in prep.children if c.dep_ in ("pobj", "pcomp")), None)
+    if pobj is None:
+        return None
+    word = prep.lower_
+    inner = next((c for c in pobj.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+    if inner is not None and (word, pobj.lower_) in (("in", "front"), ("on", "top"), ("in", "middle")):
+        nested = _prep_object(inner)
+        if nested is not None:
+            return f"{word} {pobj.lower_} of", nested[1]
+    return word, pobj
+
+
+def _is_passive(verb: Any) -> bool:
+    return any(c.dep_ in ("auxpass", "nsubjpass") for c in verb.children)
+
+
+# --- roles -----------------------------------------------------------------------------------------------
+
+
+def _set(frame: Frame, role: str, token: Any, prep: str | None = None, exclude: Iterable[Any] = ()) -> None:
+    if role in frame.roles or token is None:
+        return
+    frame.roles[role] = noun_phrase(token, exclude)
+    if prep:
+        frame.preps[role] = prep
+
+
+def _direct_roles(frame: Frame) -> None:
+    verb = frame.verb
+    for child in verb.children:
+        dep = child.dep_
+        if dep in SUBJECT_DEPS:
+            _set(frame, "ARG0", _resolve(child))
+        elif dep in PASSIVE_SUBJECT_DEPS:
+            _set(frame, "ARG1", _resolve(child))
+        elif dep == "agent":
+            pobj = next((c for c in child.children if c.dep_ == "pobj"), None)
+            _set(frame, "ARG0", pobj, "by")
+        elif dep == "dobj":
+            _set(frame, "ARG1", _resolve(child))
+        elif dep == "dative":
+            if child.pos_ == "ADP":
+                found = _prep_object(child)
+                if found:
+                    _set(frame, "ARG2", found[1], found[0])
+            else:
+                _set(frame, "ARG2", child)
+        elif dep == "prt":
+            frame.particle = child.lower_
+        elif dep == "neg":
+            frame.negation = child
+        elif dep == "prep":
+            _prep_role(frame, child)
+        elif dep in ("advmod", "npadvmod"):
+            _adverb_role(frame, child)
+    if verb.dep_ == "acl" and verb.head.pos_ in ("NOUN", "PROPN", "PRON"):
+        # "a dog running" -> the dog runs; "a pizza topped with cheese" -> the pizza is topped
+        _set(frame, "ARG1" if verb.tag_ == "VBN" else "ARG0", verb.head)
+
+
+def _prep_role(frame: Frame, prep: Any) -> None:
+    found = _prep_object(prep)
+    if found is None:
+        return
+    word, obj = found
+    lemma = frame.lemma
+    if word in VERB_PREP_ARG1.get(lemma, ()):
+        _set(frame, "ARG1", obj, word)
+    elif word == "with":
+        role = "ARGM-COM" if _animate(obj) else "ARG2"
+        _set(frame, role, obj, word)
+    elif word in VERB_PREP_ARG2.get(lemma, ()) or (word == "to" and _animate(obj) and lemma not in MOTION_VERBS):
+        _set(frame, "ARG2", obj, word)  # the hearer or recipient ("talks to a friend", "throws a ball to his father")
+    elif word == "by" and _is_passive(frame.verb):
+        _set(frame, "ARG0", obj, word)
+    elif word in TMP_PREPS or (obj.lemma_.lower() in TIME_NOUNS and word in ("in", "on", "at", "during")):
+        _set(frame, "ARGM-TMP", obj, word)
+    elif word in LOC_PREPS:
+        _set(frame, "ARGM-LOC", obj, word)
+    elif word in DIR_PREPS:
+        _set(frame, "ARGM-DIR", obj, word)
+    elif word in PRP_PREPS:
+        _set(frame, "ARGM-PRP", obj, word)
+
+
+def _animate(token: Any) -> bool:
+    return token.lower_ in ANIMATE_NOUNS or token.lemma_.lower() in ANIMATE_NOUNS
+
+
+def _adverb_role(frame: Frame, adverb: Any) -> None:
+    word = adverb.lower_
+    if word == "next":
+        to = next((c for c in adverb.children if c.dep_ == "prep" and c.lower_ == "to"), None)
+        found = _prep_object(to) if to is not None else None
+        if found:
+            _set(frame, "ARGM-LOC", found[1], "next to")
+        return
+    if word in ("never", "not", "n't"):
+        frame.negation = adverb
+    elif word in LOC_ADVERBS:
+        frame.roles.setdefault("ARGM-LOC", adverb.doc[adverb.i : adverb.i + 1])
+    elif word in DIR_ADVERBS:
+        frame.roles.setdefault("ARGM-DIR", adverb.doc[adverb.i : adverb.i + 1])
+    elif word in TMP_ADVERBS or adverb.lemma_.lower() in TIME_NOUNS:
+        frame.roles.setdefault("ARGM-TMP", adverb.doc[adverb.i : adverb.i + 1])
+    elif word in MANNER_ADVERBS or (word.endswith("ly") and word not in ("only", "early", "nearly", "really")):
+        frame.roles.setdefault("ARGM-MNR", adverb.doc[adverb.i : adverb.i + 1])
+
+
+def _inherited_roles(frame: Frame, frames: dict[int, Frame]) -> None:
+    verb = frame.verb
+    head = verb.head.head if verb.dep_ == "pcomp" and verb.head.dep_ == "prep" else verb.head
+    governor = frames.get(head.i) if head.i != verb.i else None
+    if governor is not None and verb.dep_ in ("conj", "xcomp", "advcl", "pcomp", "ccomp") and not _has_subject(verb):
+        # coordinated / controlled verbs share the governor's subject; a passive participle takes it as ARG1
+        subject = _subject_of(governor)
+        if subject is not None:
+            role = "ARG1" if verb.tag_ == "VBN" and (_is_passive(governor) or _is_passive(verb)) else "ARG0"
+            _set(frame, role, subject)
+    if "ARG1" not in frame.roles:
+        # "cuts and eats bread": the first verb shares the object of the verb coordinated with it
+        for child in verb.children:
+            sibling = frames.get(child.i)
+            if child.dep_ == "conj" and sibling is not None and not _has_subject(child):
+                if not any(c.dep_ in ("dobj", "prep", "dative") and c.i < child.i for c in verb.children):
+                    obj = next((c for c in child.children if c.dep_ == "dobj"), None)
+                    if obj is not None:
+                        _set(frame, "ARG1", obj)
+                break
+
+
+def _has_subject(verb: Any) -> bool:
+    return any(c.dep_ in SUBJECT_DEPS + PASSIVE_SUBJECT_DEPS + ("agent",) for c in verb.children)
+
+
+def _subject_of(frame: Frame) -> Any:
+    """The token that is the governing verb's grammatical subject (ARG0, or ARG1 of a passive)."""
+    verb = frame.verb
+    for child in verb.children:
+        if child.dep_ in SUBJECT_DEPS + PASSIVE_SUBJECT_DEPS:
+            return _resolve(child)
+    if verb.dep_ == "acl":
+        return verb.head
+    span = frame.roles.get("ARG0")
+    return span.root if span is not None else None
+
+
+def _lift_misattached_places(frame: Frame) -> None:
+    """Moves "in the kitchen" from "a knife in the kitchen" to the verb when the verb has no location
+    (and "down the road" from "a carriage down the road" when it has no direction)."""
+    for role in ("ARG1", "ARG2", "ARG0"):
+        span = frame.roles.get(role)
+        if span is None or span.root.i < frame.verb.i:
+            continue
+        for child in span.root.children:
+            found = _prep_object(child) if child.dep_ == "prep" else None
+            if found is None:
+                continue
+            word, obj = found
+            if word in LOC_PREPS and obj.lemma_.lower() in PLACE_NOUNS and "ARGM-LOC" not in frame.roles:
+                target = "ARGM-LOC"
+            elif word in LIFTED_DIR_PREPS and "ARGM-DIR" not in frame.roles:
+                target = "ARGM-DIR"
+            else:
+                continue
+            frame.roles[role] = noun_phrase(span.root, [child])
+            frame.roles[target] = noun_phrase(obj)
+            frame.preps[target] = word
+            return
+
+
+# --- records ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CaptionSRLConfig:
+    """How :func:`annotate` runs the pipeline."""
+
+    field: str = "caption"  # record field holding the text
+    batch_size: int = 256  # texts per nlp.pipe batch
+    workers: int = 1  # nlp.pipe processes (n_process)
+    chunk_records: int = 4096  # records read ahead per pipe call (bounds memory)
+
+
+def annotate(located: Iterable[tuple[str, int, dict[str, Any]]], nlp: Any, config: CaptionSRLConfig) -> Iterator[dict]:
+    """Adds ``srl`` and ``objects`` to each record of ``(file, line, record)`` triples, keeping the order.
+
+    Raises:
+        InputError: a record has no ``config.field`` or it is not a string (names ``file:line``).
+    """
+    from raivtools.io.errors import InputError
+    from raivtools.io.records import require_fields
+
+    chunk: list[dict[str, Any]] = []
+    texts: list[str] = []
+
+    def flush() -> Iterator[dict]:
+        docs = nlp.pipe(texts, batch_size=config.batch_size, n_process=config.workers)
+        for record, doc in zip(chunk, docs):
+            record.update(srl_fields(doc))
+            yield record
+        chunk.clear()
+        texts.clear()
+
+    for where_file, line, record in located:
+        where = f"{where_file}:{line}"
+        require_fields(record, [config.field], where)
+        text = record[config.field]
+        if text is None:
+            text = ""
+        if not isinstance(text, str):
+            raise InputError(f"{where}: field {config.field!r} must be a string, got {type(text).__name__}")
+        chunk.append(record)
+        texts.append(text)
+        if len(chunk) >= config.chunk_records:
+            yield from flush()
+    if chunk:
+        yield from flush()
+
+
+DETERMINERS = frozenset(
+    "a an the this that these those his her their its my our your some any two three four five six several many "
+    "one another other each every both".split()
+)
+POST_MODIFIERS = frozenset(
+    "in on at with of near by from under behind beside for to into onto inside outside who that which wearing "
+    "holding carrying dressed".split()
+)
+
+
+def phrase_head(phrase: str) -> str:
+    """The head word of a short annotated noun phrase without parsing it ("man in wetsuit" -> "man").
+
+    The head of an English noun phrase is the last word before its first post-modifier (a preposition, a
+    relative pronoun or a participle such as "wearing"); determiners and numbers are never heads.
+    """
+    words = [w.strip(".,;:!?\"'()") for w in phrase.lower().split()]
+    words = [w for w in words if w]
+    kept: list[str] = []
+    for word in words:
+        if kept and word in POST_MODIFIERS:
+            break
+        kept.append(word)
+    content = [w for w in kept if w not in DETERMINERS]
+    return content[-1] if content else (kept[-1] if kept else "")

@@ -1,0 +1,89 @@
+"""`raiv make-pairs` as a user runs it: streams, stats, bad input, seeds, templates, video-text and the LLM path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.factories import write_jsonl
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "make_pairs"
+
+
+def test_pairs_stdout_records_stats_on_stderr_and_byte_identical_by_seed(raiv, synthetic_file):
+    first = raiv("make-pairs", str(synthetic_file), "--kind", "vid-vid", "--reasoning", "--seed", "4")
+    assert first.returncode == 0, first.stderr
+    records = first.records()
+    assert records and all(r["kind"] == "vid-vid" for r in records)
+    assert "split" in first.stderr and "object-both" in first.stderr and "true" in first.stderr
+    again = raiv("make-pairs", "--kind", "vid-vid", "--reasoning", "--seed", "4", input=synthetic_file.read_bytes())
+    assert again.stdout == first.stdout
+    other = raiv("make-pairs", str(synthetic_file), "--kind", "vid-vid", "--reasoning", "--seed", "5")
+    assert other.stdout != first.stdout
+
+
+def test_bad_input_corrupt_missing_field_empty_and_unicode(raiv, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "image": "a.jpg", "srl": [], "objects": []}\n{"id": "b", \n', encoding="utf-8")
+    r = raiv("make-pairs", str(bad))
+    assert r.returncode == 2 and f"{bad}:2" in r.stderr and r.stdout == b""
+    missing = write_jsonl(tmp_path / "m.jsonl", [{"id": "a", "image": "a.jpg", "objects": ["dog"]}])
+    r = raiv("make-pairs", str(missing))
+    assert r.returncode == 2 and f"{missing}:1" in r.stderr and "'srl'" in r.stderr
+    wrong = write_jsonl(tmp_path / "w.jsonl", [{"id": "a", "image": "a.jpg", "objects": "dog", "srl": []}])
+    r = raiv("make-pairs", str(wrong))
+    assert r.returncode == 2 and "'objects' must be a list" in r.stderr
+    r = raiv("make-pairs", input="")
+    assert r.returncode == 0 and r.stdout == b""
+    items = [{"id": f"ü{i}", "image": f"bild{i}.jpg", "objects": ["äpfel" if i % 2 else "brötchen", "tisch"],
+              "srl": [{"verb": "schälen", "roles": {"ARG0": "frau", "ARG1": "äpfel"}}]} for i in range(40)]
+    r = raiv("make-pairs", str(write_jsonl(tmp_path / "u.jsonl", items)), "--family", "object")
+    assert r.returncode == 0, r.stderr
+    statements = {p["statement"] for p in r.records()}
+    assert any("äpfel" in s.lower() for s in statements)
+
+
+def test_templates_file_and_stop_objects(raiv, synthetic_file, tmp_path):
+    templates = tmp_path / "mine.json"
+    templates.write_text(json.dumps([{"name": "mine-both", "family": "object", "claim": "both",
+                                      "text": "{Both} feature {a_obj}."}]))
+    r = raiv("make-pairs", str(synthetic_file), "--kind", "vid-vid", "--templates", str(templates),
+             "--no-builtin-templates", "--stop-objects", "horse,tree", "--pairs-per-item", "0.5")
+    assert r.returncode == 0, r.stderr
+    records = r.records()
+    assert records and {p["template"] for p in records} == {"mine-both"}
+    assert all(p["statement"].startswith("Both videos feature ") for p in records)
+    assert not any({"horse", "tree"} & set(p["statement"].rstrip(".").split()) for p in records)
+    templates.write_text(json.dumps([{"name": "x", "family": "object", "claim": "both", "text": "{smell}"}]))
+    r = raiv("make-pairs", str(synthetic_file), "--templates", str(templates))
+    assert r.returncode == 2 and str(templates) in r.stderr and "{smell}" in r.stderr
+
+
+def test_vid_text_records(raiv, tmp_path):
+    records = [
+        {"id": "v1", "video": "a.mp4", "start": 0.0, "end": 2.0, "segment": "s1", "extra": "kept",
+         "srl": [{"verb": "dive", "sense": "dive.02", "roles": {"ARG1": "man in wetsuit", "ARGM-LOC": "lake"}}],
+         "objects": ["man", "lake"]},
+        {"id": "v2", "video": "b.mp4", "caption": "A dog runs.", "srl": [], "objects": ["dog"]},
+        {"id": "v3", "video": "c.mp4", "srl": [], "objects": []},
+        {"id": "i1", "image": "a.jpg", "srl": [], "objects": []},
+    ]
+    r = raiv("make-pairs", str(write_jsonl(tmp_path / "v.jsonl", records)), "--kind", "vid-text")
+    assert r.returncode == 0, r.stderr
+    v1, v2, v3 = r.records()
+    assert v1["caption"] == "A man in wetsuit is diving at the lake." and v1["extra"] == "kept"
+    assert v1["split"] in ("train", "val", "test") and v1["srl"] and v1["objects"] == ["man", "lake"]
+    assert v2["caption"] == "A dog runs."
+    assert v3["caption"] is None and v3["status"] == "error"
+    assert "1 error" in r.stderr and "skipped" in r.stderr and "image records" in r.stderr
+
+
+def test_llm_generator_needs_a_model_path(raiv, tmp_path):
+    small = write_jsonl(tmp_path / "s.jsonl", [{"id": "a", "image": "a.jpg", "srl": [], "objects": []}])
+    r = raiv("make-pairs", str(small), "--generator", "llm")
+    assert r.returncode == 2 and "--llm PATH" in r.stderr
+
+
+def test_help_has_example(raiv):
+    r = raiv("make-pairs", "--help")
+    assert r.returncode == 0 and "Example:" in r.text and "raiv make-pairs" in r.text

@@ -1,0 +1,123 @@
+"""The caption-SRL rules on hand-built parses (no model), so each rule is checked on exactly the tree it is for."""
+
+from __future__ import annotations
+
+from raivtools.text.srl import doc_frames, doc_objects, noun_phrase, phrase_head, srl_fields
+from tests.factories import parsed_doc
+
+
+def roles(frame):
+    return {name: span.text for name, span in frame.roles.items()}
+
+
+def test_active_transitive_with_instrument_and_misattached_place():
+    # "A man cuts bread with a knife in the kitchen" parsed with "in the kitchen" on "knife", as small models do
+    doc = parsed_doc(
+        ["A", "man", "cuts", "bread", "with", "a", "knife", "in", "the", "kitchen", "."],
+        [1, 2, 2, 2, 2, 6, 4, 6, 9, 7, 2],
+        ["det", "nsubj", "ROOT", "dobj", "prep", "det", "pobj", "prep", "det", "pobj", "punct"],
+        ["DET", "NOUN", "VERB", "NOUN", "ADP", "DET", "NOUN", "ADP", "DET", "NOUN", "PUNCT"],
+        lemmas=["a", "man", "cut", "bread", "with", "a", "knife", "in", "the", "kitchen", "."],
+    )
+    [frame] = doc_frames(doc)
+    assert frame.lemma == "cut"
+    assert roles(frame) == {"ARG0": "A man", "ARG1": "bread", "ARG2": "a knife", "ARGM-LOC": "the kitchen"}
+    assert frame.preps == {"ARG2": "with", "ARGM-LOC": "in"}
+
+
+def test_passive_with_agent_and_auxiliaries_skipped():
+    doc = parsed_doc(
+        ["The", "bread", "is", "being", "sliced", "by", "a", "baker"],
+        [1, 4, 4, 4, 4, 4, 7, 5],
+        ["det", "nsubjpass", "aux", "auxpass", "ROOT", "agent", "det", "pobj"],
+        ["DET", "NOUN", "AUX", "AUX", "VERB", "ADP", "DET", "NOUN"],
+        lemmas=["the", "bread", "be", "be", "slice", "by", "a", "baker"],
+    )
+    [frame] = doc_frames(doc)
+    assert (frame.lemma, frame.head("ARG0"), frame.head("ARG1")) == ("slice", "baker", "bread")
+
+
+def test_coordinated_verbs_share_subject_and_object():
+    # "A woman cuts and eats bread"
+    doc = parsed_doc(
+        ["A", "woman", "cuts", "and", "eats", "bread"],
+        [1, 2, 2, 2, 2, 4],
+        ["det", "nsubj", "ROOT", "cc", "conj", "dobj"],
+        ["DET", "NOUN", "VERB", "CCONJ", "VERB", "NOUN"],
+        lemmas=["a", "woman", "cut", "and", "eat", "bread"],
+    )
+    cut, eat = doc_frames(doc)
+    assert (cut.head("ARG0"), cut.head("ARG1")) == ("woman", "bread")
+    assert (eat.head("ARG0"), eat.head("ARG1")) == ("woman", "bread")
+
+
+def test_conjoined_subjects_are_one_span_and_negation_is_kept():
+    # "A man and a woman do not dance slowly"
+    doc = parsed_doc(
+        ["A", "man", "and", "a", "woman", "do", "not", "dance", "slowly"],
+        [1, 7, 1, 4, 1, 7, 7, 7, 7],
+        ["det", "nsubj", "cc", "det", "conj", "aux", "neg", "ROOT", "advmod"],
+        ["DET", "NOUN", "CCONJ", "DET", "NOUN", "AUX", "PART", "VERB", "ADV"],
+    )
+    [frame] = doc_frames(doc)
+    record = frame.to_dict()
+    assert record["roles"]["ARG0"] == "A man and a woman"
+    assert record["roles"]["ARGM-NEG"] == "not" and record["negated"] is True
+    assert record["roles"]["ARGM-MNR"] == "slowly"
+
+
+def test_participle_modifiers_and_directions_and_time():
+    # "A dog running into the water in the morning"
+    doc = parsed_doc(
+        ["A", "dog", "running", "into", "the", "water", "in", "the", "morning"],
+        [1, 1, 1, 2, 5, 3, 2, 8, 6],
+        ["det", "ROOT", "acl", "prep", "det", "pobj", "prep", "det", "pobj"],
+        ["DET", "NOUN", "VERB", "ADP", "DET", "NOUN", "ADP", "DET", "NOUN"],
+        lemmas=["a", "dog", "run", "into", "the", "water", "in", "the", "morning"],
+        tags=["DT", "NN", "VBG", "IN", "DT", "NN", "IN", "DT", "NN"],
+    )
+    [frame] = doc_frames(doc)
+    assert roles(frame) == {"ARGM-DIR": "the water", "ARGM-TMP": "the morning", "ARG0": "A dog"}
+
+
+def test_dative_recipient_and_in_front_of():
+    # "A man gives a woman a flower in front of a house"
+    doc = parsed_doc(
+        ["A", "man", "gives", "a", "woman", "a", "flower", "in", "front", "of", "a", "house"],
+        [1, 2, 2, 4, 2, 6, 2, 2, 7, 8, 11, 9],
+        ["det", "nsubj", "ROOT", "det", "dative", "det", "dobj", "prep", "pobj", "prep", "det", "pobj"],
+        ["DET", "NOUN", "VERB", "DET", "NOUN", "DET", "NOUN", "ADP", "NOUN", "ADP", "DET", "NOUN"],
+        lemmas=["a", "man", "give", "a", "woman", "a", "flower", "in", "front", "of", "a", "house"],
+    )
+    [frame] = doc_frames(doc)
+    assert roles(frame)["ARG2"] == "a woman" and roles(frame)["ARGM-LOC"] == "a house"
+    assert frame.preps["ARGM-LOC"] == "in front of"
+    assert doc_objects(doc) == ["man", "woman", "flower", "house"]
+
+
+def test_relative_pronoun_resolves_to_its_noun_and_spans_drop_clauses():
+    # "A man who wears a hat plays the guitar"
+    doc = parsed_doc(
+        ["A", "man", "who", "wears", "a", "hat", "plays", "the", "guitar"],
+        [1, 6, 3, 1, 5, 3, 6, 8, 6],
+        ["det", "nsubj", "nsubj", "relcl", "det", "dobj", "ROOT", "det", "dobj"],
+        ["DET", "NOUN", "PRON", "VERB", "DET", "NOUN", "VERB", "DET", "NOUN"],
+        lemmas=["a", "man", "who", "wear", "a", "hat", "play", "the", "guitar"],
+    )
+    wear, play = doc_frames(doc)
+    assert wear.head("ARG0") == "man" and roles(play)["ARG0"] == "A man"
+    assert noun_phrase(doc[1]).text == "A man"
+
+
+def test_no_verbs_no_frames_and_objects_skip_pronouns():
+    doc = parsed_doc(["It", "is", "a", "tennis", "racket"], [1, 1, 4, 4, 1], ["nsubj", "ROOT", "det", "compound", "attr"],
+                     ["PRON", "AUX", "DET", "NOUN", "NOUN"])
+    assert srl_fields(doc) == {"srl": [], "objects": ["tennis racket"]}
+
+
+def test_phrase_head_of_annotated_phrases():
+    assert phrase_head("man in wetsuit") == "man"
+    assert phrase_head("the brunette girl") == "girl"
+    assert phrase_head("woman wearing a hat") == "woman"
+    assert phrase_head("Two dogs.") == "dogs"
+    assert phrase_head("") == ""
