@@ -170,6 +170,8 @@ def _observe_scores(run: ScoredRun, record: dict[str, Any], where: str, group: t
     if "label" not in record and "negative" in record and record["negative"] is None:
         run.not_used["negative caption not scored (null)"] += 1  # negate found no edit; only p(T|V) exists
         return False
+    if "label" not in record and "negative" not in record and "caption" in record:
+        return False  # p(T|V) of a caption with nothing to compare it to (e.g. a retrieval-scored record)
     if record.get("negative") is not None and "label" not in record:
         raise InputError(f"{where}: record {rid!r} has a negative caption, so its score must be "
                          f'{{"pos": p(T|V), "neg": p(Tneg|V)}}, got {score!r}')

@@ -267,3 +267,11 @@ def test_training_log_errors(tmp_path):
     (tmp_path / "metrics.jsonl").write_text('{"event": "epoch", "epoch": 0}\n{"event": "epoch", "epo')
     with pytest.raises(InputError, match="metrics.jsonl:2: malformed JSON"):
         report.read_training_log(tmp_path)
+
+
+def test_caption_scored_without_negative_or_label_is_counted_not_an_error(tmp_path):
+    # raiv score writes a plain p(T|V) for video-text records without a negative (e.g. with --task retrieval)
+    records = [{**ranked("r1", 1, 2), "score": 0.8}, {"id": "r2", "video": "r2.mp4", "caption": "a dog", "score": 0.4}]
+    run = report.read_scored_run(str(write_jsonl(tmp_path / "r.jsonl", records)), "r", [])
+    assert run.used == 1 and run.not_used == {"no score of any kind": 1}
+    assert values(report.build_rows([run], []), "t2v_r1") == [100.0]
