@@ -188,8 +188,11 @@ class TimeoutPool:
                 return
             if worker.ready and worker.position is None:
                 if worker.done >= self.config.max_tasks:
+                    # recycled; the fresh worker gets work once it says it is ready (a starting worker that
+                    # also held a task would be watched twice)
                     worker.stop()
-                    worker = self._workers[index] = self._new_worker()
+                    self._workers[index] = self._new_worker()
+                    continue
                 position, task = waiting.pop(0)
                 worker.give(position, task, self.config.timeout)
 

@@ -22,3 +22,13 @@ def test_hung_decoder_costs_one_item_and_order_is_kept(media_dir, tmp_path):
     assert results[2].value == "skipped"
     assert "cannot open video" in results[3].error
     assert results[4].value.frames.shape == (1, 16, 16, 3)
+
+
+def test_recycled_workers_finish_every_item_in_order(media_dir):
+    # each worker is replaced after 2 items: a fresh worker must not be handed work before it is ready
+    spec = FrameSpec(frames=1, size=8)
+    tasks = [(MediaItem(f"i{n}", "image", str(media_dir / "photo.png")), spec) for n in range(7)]
+    with TimeoutPool(decode_task, PoolConfig(workers=2, timeout=30, max_tasks=2), init=quiet_decoders) as pool:
+        results = list(pool.imap_ordered(tasks))
+    assert [r.error for r in results] == [None] * 7
+    assert all(r.value.frames.shape == (1, 8, 8, 3) for r in results)
