@@ -8,8 +8,10 @@ if [ ! -x "$venv/bin/raiv" ] || [ "$repo/constraints.txt" -nt "$venv/.raiv-insta
   python="$(command -v python3.11 || command -v python3)"
   echo "raiv: setting up $venv with $($python --version) (pinned: constraints.txt; a few minutes the first time)" >&2
   "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24" >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c "$repo/constraints.txt" -e "$repo[test]" >&2
+  # (this machine's pip configuration names package folders that may be absent; those warnings are noise)
+  quiet_pip() { "$venv/bin/python" -m pip "$@" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" >&2; }
+  quiet_pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+  quiet_pip install --quiet --disable-pip-version-check -c "$repo/constraints.txt" -e "$repo[test]"
   touch "$venv/.raiv-installed"
 fi
 export PATH="$venv/bin:$PATH"

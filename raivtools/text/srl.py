@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from raivtools.schema import srl_frame
@@ -144,9 +145,47 @@ def is_event_verb(token: Any) -> bool:
     return token.pos_ == "VERB" and token.dep_ not in NON_EVENT_DEPS and token.lemma_.lower() != "be"
 
 
+@lru_cache(maxsize=1)
+def _action_verbs() -> frozenset[str]:
+    """One-word action verbs of the shipped action list (Table 8 of seed 004), to recognise mis-tagged verbs."""
+    from raivtools.text.negation.wordlists import load_wordlists
+
+    return frozenset(entry.lower() for entry in load_wordlists().categories["action"] if " " not in entry)
+
+
+def _nominalised_verbs(doc: Any) -> list[Any]:
+    """Sentence roots that small parsers read as plural nouns although they are the verb.
+
+    "A small brown circle hovers above a square." parses as one noun phrase whose head is "hovers" (NNS) with
+    "circle" as a compound. Only a sentence with no verb at all, whose root is such a plural noun with a compound
+    before it and whose lemma is a known action verb, is repaired.
+    """
+    if any(token.pos_ in ("VERB", "AUX") for token in doc):
+        return []
+    return [
+        sent.root for sent in doc.sents
+        if sent.root.tag_ == "NNS" and sent.root.lemma_.lower() in _action_verbs()
+        and any(child.dep_ == "compound" for child in sent.root.lefts)
+    ]
+
+
+def _nominalised_frame(verb: Any) -> Frame:
+    frame = Frame(verb=verb)
+    frame.roles["ARG0"] = verb.doc[verb.left_edge.i : verb.i]  # everything before the verb is its subject
+    for child in verb.rights:
+        if child.dep_ == "prep":
+            _prep_role(frame, child)
+        elif child.dep_ in ("advmod", "npadvmod"):
+            _adverb_role(frame, child)
+    _lift_misattached_places(frame)
+    return frame
+
+
 def doc_frames(doc: Any) -> list[Frame]:
     """All frames of a parsed Doc, in the order of their verbs."""
     frames = {token.i: Frame(verb=token) for token in doc if is_event_verb(token)}
+    if not frames:
+        return [_nominalised_frame(verb) for verb in _nominalised_verbs(doc)]
     for frame in frames.values():
         _direct_roles(frame)
     # inherited roles need the direct roles of the verb they come from, hence a second pass in order
@@ -160,8 +199,11 @@ def doc_frames(doc: Any) -> list[Frame]:
 def doc_objects(doc: Any) -> list[str]:
     """Lemmas of noun-chunk heads with their compounds ("tennis racket"), no pronouns, first mention order."""
     seen: dict[str, None] = {}
+    verbs = {token.i for token in _nominalised_verbs(doc)}
     for chunk in doc.noun_chunks:
         root = chunk.root
+        if root.i in verbs:  # "a brown circle hovers": the noun is the compound before the verb
+            root = next(child for child in reversed(list(root.lefts)) if child.dep_ == "compound")
         if root.pos_ not in ("NOUN", "PROPN"):
             continue
         if root.lemma_.lower() in RELATIONAL_NOUNS and any(c.dep_ == "prep" and c.lower_ == "of" for c in root.children):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from raivtools.text.srl import doc_frames, doc_objects, noun_phrase, phrase_head, srl_fields
 from tests.factories import parsed_doc
 
@@ -121,3 +123,21 @@ def test_phrase_head_of_annotated_phrases():
     assert phrase_head("woman wearing a hat") == "woman"
     assert phrase_head("Two dogs.") == "dogs"
     assert phrase_head("") == ""
+
+
+@pytest.mark.parametrize("caption, verb, arg0, objects", [
+    ("A small brown circle hovers above a small red square on the ice.", "hover", "A small brown circle",
+     ["circle", "square", "ice"]),
+    ("A big purple diamond shrinks next to a big pink square on the ice.", "shrink", "A big purple diamond",
+     ["diamond", "square", "ice"]),
+])
+def test_verb_read_as_plural_noun_is_repaired(nlp, caption, verb, arg0, objects):
+    # small pipelines parse "<noun> hovers" as one noun compound; the sentence then has no verb at all
+    fields = srl_fields(nlp(caption))
+    assert [f["verb"] for f in fields["srl"]] == [verb]
+    assert fields["srl"][0]["roles"]["ARG0"] == arg0
+    assert fields["objects"] == objects
+
+
+def test_plural_noun_sentence_without_a_verb_stays_verbless(nlp):
+    assert srl_fields(nlp("Two dogs and three cats."))["srl"] == []
