@@ -9,7 +9,7 @@ if [ ! -x "$venv/bin/raiv" ] || [ "$repo/constraints.txt" -nt "$venv/.raiv-insta
   echo "raiv: setting up $venv with $($python --version) (pinned: constraints.txt; a few minutes the first time)" >&2
   "$python" -m venv "$venv"
   # (this machine's pip configuration names package folders that may be absent; those warnings are noise)
-  quiet_pip() { "$venv/bin/python" -m pip "$@" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" >&2; }
+  quiet_pip() { "$venv/bin/python" -m pip "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2; }
   quiet_pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
   quiet_pip install --quiet --disable-pip-version-check -c "$repo/constraints.txt" -e "$repo[test]"
   touch "$venv/.raiv-installed"
