@@ -122,6 +122,20 @@ def load_clip(spec: ClipSpec) -> tuple[Any, Any]:
     return model, tokenizer
 
 
+def _input_dtype(tower: Any) -> Any:
+    """The dtype the image tower expects its pixels in.
+
+    open_clip's fp16/bf16 models keep some parameters (embeddings, norms) in float32, so the first parameter
+    says nothing; the first convolution or linear layer, which the pixels meet, does.
+    """
+    import torch
+
+    for module in tower.modules():
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+            return module.weight.dtype
+    return next(tower.parameters()).dtype
+
+
 class ClipEncoder:
     """Batched CLIP encoding of uint8 frames and of strings.
 
@@ -138,7 +152,7 @@ class ClipEncoder:
         size = config.get("size", self.model.visual.image_size)
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
         self.device = torch.device(spec.device)
-        self.dtype = next(self.model.parameters()).dtype
+        self.dtype = _input_dtype(self.model.visual)
         mean = torch.tensor(config.get("mean", (0.48145466, 0.4578275, 0.40821073)), device=self.device)
         std = torch.tensor(config.get("std", (0.26862954, 0.26130258, 0.27577711)), device=self.device)
         # (pixel / 255 - mean) / std == pixel * scale + shift

@@ -170,3 +170,15 @@ def test_extract_frames_pipes_into_encode_with_no_glue(media_dir, tiny_clip_json
     assert all(r["frames"] == "frames/" and r["features"] == "feats/" and r["status"] == "ok" for r in records)
     store = ArrayStore(tmp_path / "feats")
     assert len(store) == 5 and store.get("img")["frames"].shape == (1, 32)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_half_precisions_encode_and_agree_with_fp32(frames_jsonl, tiny_clip_json, tmp_path, precision):
+    # open_clip keeps embeddings and norms in float32 in a half model: pixels must match the first conv's dtype
+    runs = {}
+    for name in ("fp32", precision):
+        result, out = _run(frames_jsonl, "--out", tmp_path / name, *_tiny(tiny_clip_json), "--precision", name)
+        assert result.exit_code == 0, result.output
+        assert [o["status"] for o in out] == ["ok", "ok", "ok", "error"]
+        runs[name] = ArrayStore(tmp_path / name).get("clip")["frames"].astype(np.float32)
+    assert np.allclose(runs[precision], runs["fp32"], atol=0.1 * np.abs(runs["fp32"]).max())
