@@ -109,3 +109,23 @@ with open(sys.argv[1], encoding="utf-8") as f:
 show_table() {
   for f in "$@"; do echo; echo "== $f"; cat "$f"; done
 }
+
+# train_run RUN_DIR ARGS...: `raiv train ARGS... --out RUN_DIR` with the size's settings; skipped when RUN_DIR
+# finished before (a recipe re-run redoes only what is missing), resumed from last.pt when it was interrupted.
+train_run() {
+  local run="$1"; shift
+  if [ -e "$run/.recipe-done" ]; then log "train: $run (finished before)"; return 0; fi
+  local resume=()
+  [ -e "$run/last.pt" ] && resume=(--resume)
+  log "train: $run"
+  raiv train "$@" "${TRAIN_ARGS[@]}" --out "$run" "${resume[@]}"
+  touch "$run/.recipe-done"
+}
+
+# score_run RUN_DIR RECORDS SCORED [ARGS...]: `raiv score RECORDS --run RUN_DIR ARGS... > SCORED`.
+score_run() {
+  local run="$1" records="$2" scored="$3"; shift 3
+  log "score: $run on $records"
+  raiv score "$records" --run "$run" --device "$DEVICE" "$@" > "$scored.part"
+  mv "$scored.part" "$scored"
+}
