@@ -2,7 +2,7 @@
 # Conditional vs random pair sampling in task-specific pre-training (seed 000, Table 6).
 #
 # Real data: as recipes/raiv_tsp.sh (run recipes/raiv_datasets.sh first; TSP_MEDIA=data/tsp/coco_vatex.jsonl).
-# Toy: DATA=toy. KINDS, TASKS, ARCH pick the grid. With the same OUT as raiv_tsp.sh, its cond run is reused.
+# Toy: DATA=toy. KINDS, TASKS, ARCH pick the grid. With the same OUT as raiv_tsp.sh, its cond runs are reused.
 #
 # Runs:
 #   raiv train srl.jsonl --arch raiv-late --task tsp --sampling cond --out runs/tsp-raiv-late-cond

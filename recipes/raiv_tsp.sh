@@ -9,7 +9,7 @@
 # Runs, per kind (im-im, im-vid, vid-vid) and task (pairs = Table 2, reason = Table 3):
 #   raiv train srl.jsonl --arch raiv-late --task tsp --sampling cond --out runs/tsp-raiv-late-cond
 #   raiv train <kind>.jsonl --arch raiv-late --task <task>                    --out runs/<kind>-<task>-notsp
-#   raiv train <kind>.jsonl --arch raiv-late --task <task> --init runs/tsp-... --out runs/<kind>-<task>-tsp
+#   raiv train <kind>.jsonl --arch raiv-late --task <task> --init runs/tsp-... --out runs/<kind>-<task>-cond
 # and scores each on the kind's test split.
 #
 # The paper (METER, accuracy@1; "ImgAll" = METER's image pre-training, here the frozen CLIP features):
@@ -31,13 +31,13 @@ raiv_inputs
 
 finetune_grid notsp
 tsp="$(tsp_run "$ARCH" cond)"
-finetune_grid tsp --init "$tsp"
+finetune_grid cond --init "$tsp"
 
 for task in $TASKS; do
   table="table2"; [ "$task" = reason ] && table="table3"
-  raiv report "$OUT/scored/$task-notsp.jsonl" "$OUT/scored/$task-tsp.jsonl" --name "no TSP" --name "+ TSP (cond)" \
+  raiv report "$OUT/scored/$task-notsp.jsonl" "$OUT/scored/$task-cond.jsonl" --name "no TSP" --name "+ TSP (cond)" \
       --by kind --transpose --format markdown > "$OUT/$table.md"
-  raiv report "$OUT/scored/$task-notsp.jsonl" "$OUT/scored/$task-tsp.jsonl" --name "no TSP" --name "+ TSP (cond)" \
+  raiv report "$OUT/scored/$task-notsp.jsonl" "$OUT/scored/$task-cond.jsonl" --name "no TSP" --name "+ TSP (cond)" \
       --by kind --format json > "$OUT/$table.json"
   show_table "$OUT/$table.md"
 done
