@@ -34,7 +34,7 @@ declare -A ROW=([videodistill]="(f) VideoDistill" [uniform]="(b) uniform samplin
 mkdir -p "$OUT/scored"
 video_text_inputs "$DENSE" --tokens
 aaro_test
-aaro_train train "${GENERATOR:-$(default_generator)}" "${ROUNDS:-1}"
+aaro_train navero "${GENERATOR:-$(default_generator)}" "${ROUNDS:-5}"
 
 scored=() names=()
 for variant in $VARIANTS; do

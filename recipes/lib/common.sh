@@ -122,9 +122,13 @@ train_run() {
   touch "$run/.recipe-done"
 }
 
-# score_run RUN_DIR RECORDS SCORED [ARGS...]: `raiv score RECORDS --run RUN_DIR ARGS... > SCORED`.
+# score_run RUN_DIR RECORDS SCORED [ARGS...]: `raiv score RECORDS --run RUN_DIR ARGS... > SCORED`; skipped when
+# SCORED is newer than both the run and the records.
 score_run() {
   local run="$1" records="$2" scored="$3"; shift 3
+  if [ -s "$scored" ] && [ "$scored" -nt "$run/.recipe-done" ] && [ "$scored" -nt "$records" ]; then
+    log "score: $scored (scored before)"; return 0
+  fi
   log "score: $run on $records"
   raiv score "$records" --run "$run" --device "$DEVICE" "$@" > "$scored.part"
   mv "$scored.part" "$scored"
