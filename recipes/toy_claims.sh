@@ -33,7 +33,7 @@ for seed in $SEEDS; do
 done
 
 settings="Seeds: $SEEDS. Toy benchmark: $TOY_N items (SIZE=$SIZE), $TOY_FRAMES frames per clip, features from a random \
-tiny CLIP (the only offline encoder); $EPOCHS epochs, batch $BATCH${WIDTH:+, model width $WIDTH}. Made by \
+tiny CLIP (the only offline encoder); epochs: $EPOCHS, batch $BATCH${WIDTH:+, model width $WIDTH}. Made by \
 \`SEEDS=\"$SEEDS\" SIZE=$SIZE bash recipes/toy_claims.sh\` at $(cd "$RECIPES_DIR/.." && git rev-parse --short HEAD 2>/dev/null || echo '?')."
 mkdir -p "$(dirname "$CLAIMS_MD")"
 "$PYTHON" "$RECIPES_DIR/lib/claims.py" "$OUT" "$settings" > "$CLAIMS_MD.part"
