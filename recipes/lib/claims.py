@@ -1,0 +1,128 @@
+"""Aggregates the toy-claims runs of several seeds into one markdown report (mean ± sample std over seeds).
+
+Usage: python claims.py CLAIMS_DIR SETTINGS_LINE > claims.md   (stdlib only)
+CLAIMS_DIR/seed<N>/{navero/table2.json, sampling/table6-<task>.json, fusion/table5.json}: `raiv report --format
+json` outputs of recipes/navero_aaro.sh, recipes/raiv_sampling.sh and recipes/raiv_fusion.sh for seed N.
+"""
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+AARO_TYPES = ["action", "attribute", "relation", "object", "avg"]
+KIND_ORDER = ["im-im", "im-vid", "vid-vid"]
+
+
+def values(report: dict, metric: str, field: str | None) -> dict:
+    """{(group, run): value} of one metric; group is the `field` group, "avg" or "all"."""
+    found = {}
+    for row in report["rows"]:
+        if row["metric"] != metric:
+            continue
+        group = row["group"].get(field) if row["row"] == "group" and field else row["row"]
+        for run, value in row["values"].items():
+            if value is not None:
+                found[group, run] = value["value"]
+    return found
+
+
+def spread(samples: list[float]) -> str:
+    """'mean ± std' of the seeds (std 0 with one seed)."""
+    if not samples:
+        return "-"
+    std = statistics.stdev(samples) if len(samples) > 1 else 0.0
+    return f"{statistics.mean(samples):.2f} ± {std:.2f}"
+
+
+def compare(per_seed: list[dict], group: str, base: str, new: str, strict: bool) -> list[str]:
+    """Cells: base, new, new - base, seeds where new wins, verdict on the means."""
+    pairs = [(s[group, base], s[group, new]) for s in per_seed if (group, base) in s and (group, new) in s]
+    if not pairs:
+        return ["-"] * 5
+    diffs = [n - b for b, n in pairs]
+    wins = sum(d > 0 if strict else d >= 0 for d in diffs)
+    mean = statistics.mean(diffs)
+    std = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+    holds = mean > 0 if strict else mean >= 0
+    verdict = "holds" if holds else "does not hold"
+    if len(diffs) > 1 and abs(mean) <= std:
+        verdict += " (within the spread)"
+    return [spread([b for b, _ in pairs]), spread([n for _, n in pairs]), spread(diffs), f"{wins}/{len(diffs)}",
+            verdict]
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def load(seeds: list[Path], name: str) -> list[dict]:
+    return [json.loads((s / name).read_text(encoding="utf-8")) for s in seeds if (s / name).exists()]
+
+
+def navero_section(seeds: list[Path]) -> str:
+    reports = load(seeds, "navero/table2.json")
+    rows = []
+    for metric, label in (("aaro_acc", "acc"), ("aaro_acc_hat", "acc_hat")):
+        per_seed = [values(r, metric, "neg_type") for r in reports]
+        for group in AARO_TYPES:
+            rows.append([group, label, *compare(per_seed, group, "Vanilla", "NAVERO", strict=True)])
+    return ("## NAVERO (neg-vtm) beats Vanilla on every AARO type, in acc and acc_hat (NAVERO Table 2)\n\n"
+            f"{len(reports)} seeds. `recipes/navero_aaro.sh` with `LOSSES=\"vanilla navero\"`.\n\n"
+            + table(["AARO type", "metric", "Vanilla", "NAVERO", "NAVERO - Vanilla", "seeds NAVERO ahead", "claim"],
+                    rows))
+
+
+def sampling_section(seeds: list[Path]) -> str:
+    parts = []
+    for task, metric, label in (("pairs", "pair_acc", "True/False accuracy@1"),
+                                ("reason", "reason_acc", "reasoning acc@1")):
+        reports = load(seeds, f"sampling/table6-{task}.json")
+        if not reports:
+            continue
+        per_seed = [values(r, metric, "kind") for r in reports]
+        groups = sorted({g for s in per_seed for g, _ in s}, key=lambda g: (KIND_ORDER + ["avg", "all"]).index(g)
+                        if g in KIND_ORDER + ["avg", "all"] else 99)
+        rows = [[label, g, *compare(per_seed, g, "Rand", "Cond", strict=False)] for g in groups]
+        parts.append(table(["task", "kind", "Rand", "Cond", "Cond - Rand", "seeds Cond >= Rand", "claim"], rows))
+    return ("## Task-specific pre-training: conditional sampling is at least as good as random (RAIV Table 6)\n\n"
+            "`recipes/raiv_sampling.sh` (TSP on the toy train split, then fine-tuning).\n\n" + "\n\n".join(parts))
+
+
+def fraction_section(seeds: list[Path]) -> str:
+    reports = load(seeds, "fusion/table5.json")
+    per_seed = [values(r, "pair_acc", None) for r in reports]
+    runs = list(dict.fromkeys(run for s in per_seed for _, run in s))
+    arches = list(dict.fromkeys(run.partition("@")[0] for run in runs))
+    fractions = list(dict.fromkeys(run.partition("@")[2] for run in runs))
+    rows = []
+    for arch in arches:
+        means = []
+        cells = []
+        for fraction in fractions:
+            samples = [s["all", f"{arch}@{fraction}"] for s in per_seed if ("all", f"{arch}@{fraction}") in s]
+            cells.append(spread(samples))
+            means.append(statistics.mean(samples) if samples else None)
+        known = [m for m in means if m is not None]
+        rising = all(b >= a for a, b in zip(known, known[1:]))
+        verdict = "rises with the data" if rising else "does not rise monotonically"
+        rows.append([arch, *cells, f"{known[-1] - known[0]:+.2f}" if len(known) > 1 else "-", verdict])
+    return ("## The data-fraction curve: accuracy grows with the fine-tuning data (RAIV Table 5)\n\n"
+            f"{len(reports)} seeds. `recipes/raiv_fusion.sh` (accuracy@1 on the Im-Im (T) test split).\n\n"
+            + table(["fusion", *fractions, "last - first", "claim"], rows))
+
+
+def main(claims_dir: str, settings: str) -> None:
+    seeds = sorted(p for p in Path(claims_dir).glob("seed*") if p.is_dir())
+    print("# The papers' claims on the toy benchmark\n")
+    print(f"{settings}\n")
+    print("Mean ± sample standard deviation over the seeds; a seed's toy set, splits and training all change with "
+          "it. A claim \"holds\" when the mean difference has the paper's sign; \"within the spread\" when that "
+          "mean is no larger than the standard deviation of the per-seed differences (so the seeds do not settle it).\n")
+    for section in (navero_section, sampling_section, fraction_section):
+        print(section(seeds) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "")

@@ -1,0 +1,76 @@
+# The RAIV recipes' inputs and fine-tuning grid (seed 000); sourced after common.sh.
+#
+# Real data: the pairs and SRL records of recipes/raiv_datasets.sh (PAIRS_DIR=runs/raiv_datasets), their media
+# encoded here once into $PAIRS_DIR/feats (CLIP_MODEL=ViT-B-16 CLIP_PRETRAINED=openai: METER's CLIP-ViT-B/16),
+# and the task-specific pre-training data: COCO Captions images + VATEX-en clips as media records with a caption,
+#   TSP_MEDIA=data/tsp/coco_vatex.jsonl: {"id", "image": path} or {"id", "video": path, "start", "end"}, "caption"
+# (one record per image or clip; the paper takes 2 s around the AVA-Kinetics keyframe of 5.7k VATEX videos).
+# shellcheck shell=bash
+
+ARCH="${ARCH:-raiv-late}"  # METER's late fusion, the paper's default
+if [ "$SIZE" = tiny ]; then KINDS="${KINDS:-vid-vid}"; TASKS="${TASKS:-pairs}"
+else KINDS="${KINDS:-im-im im-vid vid-vid}"; TASKS="${TASKS:-pairs reason}"; fi
+
+# raiv_inputs: sets FEATS (store of the pairs' media), PAIR_FILE_<kind> via pair_file, TSP_SRL and TSP_FEATS.
+raiv_inputs() {
+  if [ "$DATA" = toy ]; then
+    toy_data
+    FEATS="$TOY_FEATURES"; TSP_FEATS="$TOY_FEATURES"
+    PAIRS_DIR="$OUT/pairs"; mkdir -p "$PAIRS_DIR"
+    # Task-specific pre-training mines pairs from the toy set's own train split (train uses split "train" only).
+    TSP_SRL="$TOY_RECORDS"
+    for kind in $KINDS; do
+      [ -s "$(pair_file "$kind")" ] && continue
+      log "make-pairs: $kind"
+      raiv make-pairs "$TOY_RECORDS" --kind "$kind" --reasoning --seed "$SEED" > "$(pair_file "$kind").part"
+      mv "$(pair_file "$kind").part" "$(pair_file "$kind")"
+    done
+  else
+    PAIRS_DIR="${PAIRS_DIR:-runs/raiv_datasets}"
+    for kind in $KINDS; do need_files "run recipes/raiv_datasets.sh first" "$(pair_file "$kind")"; done
+    need_files "run recipes/raiv_datasets.sh first" "$PAIRS_DIR/imsitu.jsonl" "$PAIRS_DIR/vidsitu.jsonl"
+    FEATS="${FEATS:-$PAIRS_DIR/feats}"
+    if [ ! -e "$FEATS/.recipe-done" ]; then
+      log "extract-frames + encode: imSitu and VidSitu media -> $FEATS"
+      cat "$PAIRS_DIR/imsitu.jsonl" "$PAIRS_DIR/vidsitu.jsonl" \
+        | encode_media - "$PAIRS_DIR/frames" "$FEATS" 4 > "$PAIRS_DIR/media.feats.jsonl"
+      touch "$FEATS/.recipe-done"
+    fi
+    TSP_MEDIA="${TSP_MEDIA:-data/tsp/coco_vatex.jsonl}"
+    need_files "make COCO Captions + VATEX-en media records with captions (see recipes/lib/raiv.sh)" "$TSP_MEDIA"
+    TSP_SRL="$OUT/tsp.srl.jsonl"; TSP_FEATS="$OUT/tsp_feats"
+    if [ ! -e "$TSP_FEATS/.recipe-done" ]; then
+      log "srl + extract-frames + encode: task-specific pre-training media"
+      raiv srl "$TSP_MEDIA" > "$TSP_SRL"
+      encode_media "$TSP_SRL" "$OUT/tsp_frames" "$TSP_FEATS" 4 > "$OUT/tsp.feats.jsonl"
+      touch "$TSP_FEATS/.recipe-done"
+    fi
+  fi
+}
+
+# pair_file KIND: the pair records of a kind (im-im -> $PAIRS_DIR/im_im.jsonl).
+pair_file() { echo "$PAIRS_DIR/${1//-/_}.jsonl"; }
+
+# tsp_run ARCH SAMPLING: task-specific pre-training (`--task tsp`), once per arch and sampling; prints the run dir.
+tsp_run() {
+  local run="$OUT/runs/tsp-$1-$2"
+  train_run "$run" "$TSP_SRL" --features "$TSP_FEATS" --arch "$1" --task tsp --sampling "$2" >&2
+  echo "$run"
+}
+
+# finetune_grid NAME [TRAIN ARGS...]: fine-tunes on every kind x task; appends each kind's scored test records
+# to $OUT/scored/<task>-NAME.jsonl (so one report groups them by kind).
+finetune_grid() {
+  local name="$1"; shift
+  mkdir -p "$OUT/scored" "$OUT/test"
+  for task in $TASKS; do
+    : > "$OUT/scored/$task-$name.jsonl"
+    for kind in $KINDS; do
+      local test="$OUT/test/${kind//-/_}.jsonl" run="$OUT/runs/$kind-$task-$name"
+      [ -s "$test" ] || split_of "$(pair_file "$kind")" test > "$test"
+      train_run "$run" "$(pair_file "$kind")" --features "$FEATS" --arch "$ARCH" --task "$task" "$@"
+      score_run "$run" "$test" "$OUT/scored/$kind-$task-$name.jsonl"
+      cat "$OUT/scored/$kind-$task-$name.jsonl" >> "$OUT/scored/$task-$name.jsonl"
+    done
+  done
+}
