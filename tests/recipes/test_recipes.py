@@ -7,6 +7,7 @@ toy_claims reads the seed-0 runs the others left, so it only aggregates.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from tests.conftest import REPO
 from tests.test_examples import raiv_on_path  # noqa: F401  (a fixture: the `raiv` shim on PATH)
 
 RECIPES = REPO / "recipes"
+
+#: each training recipe starts tens of `raiv` processes (minutes on 2 cores): run them with RAIV_SLOW_TESTS=1
+slow = pytest.mark.skipif(not os.environ.get("RAIV_SLOW_TESTS"),
+                          reason="trains a grid of tiny models (~30-80 s each on 2 cores); RAIV_SLOW_TESTS=1 runs it")
 
 
 @pytest.fixture(scope="module")
@@ -66,43 +71,51 @@ def test_raiv_datasets_table1(raiv_on_path, work):  # noqa: F811
     assert (work / "toy-cache").is_dir()
 
 
+@slow
 def test_raiv_tsp_tables_2_3(raiv_on_path, work):  # noqa: F811
     check(run_recipe("raiv_tsp", raiv_on_path, work, OUT=str(work / "claims/seed0/sampling")),
           "table2.md", "| no TSP |", "| + TSP (cond) |", "accuracy@1 vid-vid")
 
 
+@slow
 def test_raiv_sampling_table6_reuses_the_cond_runs(raiv_on_path, work):  # noqa: F811
     proc = run_recipe("raiv_sampling", raiv_on_path, work, OUT=str(work / "claims/seed0/sampling"))
     check(proc, "table6-pairs.md", "| Rand |", "| Cond |")
     assert "tsp-raiv-late-cond (finished before)" in proc.stderr
 
 
+@slow
 def test_raiv_fusion_table5(raiv_on_path, work):  # noqa: F811
     check(run_recipe("raiv_fusion", raiv_on_path, work, OUT=str(work / "claims/seed0/fusion")),
           "| pair_acc | 50 % | 100 % |", "| Late |")
 
 
+@slow
 def test_navero_aaro_tables_2_4(raiv_on_path, work):  # noqa: F811
     check(run_recipe("navero_aaro", raiv_on_path, work, OUT=str(work / "claims/seed0/navero")),
           "| Vanilla |", "| NAVERO |", "AARO acc action", "AARO acc_hat object")
 
 
+@slow
 def test_navero_retrieval_table6(raiv_on_path, work):  # noqa: F811
     check(run_recipe("navero_retrieval", raiv_on_path, work, OUT=str(work / "retrieval"),
                      RUNS_FROM=str(work / "claims/seed0/navero")),
           "| Vanilla |", "| NAVERO |", "t2v R@1 all", "v2t MdR all")
 
 
+@slow
 def test_videodistill_ablation_table4(raiv_on_path, work):  # noqa: F811
     check(run_recipe("videodistill_ablation", raiv_on_path, work, OUT=str(work / "claims/seed0/navero")),
           "| (f) VideoDistill |", "| (b) uniform sampling |", "AARO acc all")
 
 
+@slow
 def test_vlm_retrieval_table8(raiv_on_path, work):  # noqa: F811
     check(run_recipe("vlm_retrieval", raiv_on_path, work, OUT=str(work / "claims/seed0/navero")),
           "| VLM (MMM 50 %) |", "t2v R@1 all")
 
 
+@slow
 def test_toy_claims_aggregates_the_seed_runs(raiv_on_path, work):  # noqa: F811
     claims = work / "claims.md"
     proc = run_recipe("toy_claims", raiv_on_path, work, SEEDS="0", OUT=str(work / "claims"), CLAIMS_MD=str(claims))
