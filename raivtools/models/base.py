@@ -32,6 +32,7 @@ class ModelConfig:
     vocab_size: int = 49408  # open_clip's BPE vocabulary (the tokenizer ships with open_clip)
     text_causal: bool = False  # causal self-attention in the text encoder, as in CLIP's text tower
     quick_gelu: bool = False  # QuickGELU in the text encoder, as OpenAI CLIP text towers use
+    standardize_features: bool = True  # standardise visual features per dimension with the training data's statistics
     init_text: str = ""  # "MODEL:CHECKPOINT" of the open_clip text tower that initialised the text encoder ("" = random)
 
     @property
@@ -87,6 +88,18 @@ class VisionLanguageModel(nn.Module):
     def score(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Per-example probabilities: ``{"score": [B]}`` and ``{"neg_score": [B]}`` when the batch has ``neg_ids``."""
         raise NotImplementedError
+
+    def set_feature_statistics(self, mean: torch.Tensor, std: torch.Tensor) -> int:
+        """Gives every visual feature standardiser of the model the training features' per-dimension mean and
+        std ([D] each); returns how many there were (0: the model reads raw features)."""
+        from raivtools.models.layers import FeatureStandardizer
+
+        if not self.config.standardize_features:
+            return 0
+        standardizers = [m for m in self.modules() if isinstance(m, FeatureStandardizer)]
+        for module in standardizers:
+            module.set_statistics(mean, std)
+        return len(standardizers)
 
     @property
     def supports_retrieval(self) -> bool:

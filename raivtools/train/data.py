@@ -162,6 +162,27 @@ class FeatureSource:
         return array
 
 
+def feature_statistics(features: FeatureSource, media_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and std ([D] float32 each) over every frame of ``media_ids`` that has features
+    (float64 sums, so a big store adds up exactly enough); mean 0 and std 1 when none has."""
+    total = squares = None
+    count = 0
+    for media_id in media_ids:
+        if features.missing(media_id):
+            continue
+        frames = features.get(media_id).astype(np.float64)
+        frames = frames.reshape(-1, frames.shape[-1])
+        total = frames.sum(0) if total is None else total + frames.sum(0)
+        squares = (frames ** 2).sum(0) if squares is None else squares + (frames ** 2).sum(0)
+        count += frames.shape[0]
+    if not count:
+        dim = features.dim
+        return np.zeros(dim, np.float32), np.ones(dim, np.float32)
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean ** 2, 0.0))
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
 def usable(examples: Iterable[Example], features: FeatureSource) -> tuple[list[Example], dict[int, str]]:
     """Splits examples into those whose media all have features, and {record index: why not} for the rest."""
     kept: list[Example] = []

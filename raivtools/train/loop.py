@@ -36,6 +36,7 @@ from raivtools.train.data import (
     bucketed_batches,
     example_length,
     examples_for,
+    feature_statistics,
     move_batch,
     shard_batches,
     split_of,
@@ -267,6 +268,8 @@ class Trainer:
         self.collate = Collator(self.features, self.tokenizer, self.model.config.max_frames, visual_inputs,
                                 tokens=token_source(type(self.model), self.features))
         self.data = load_data(config, self.task, self.features)
+        if not config.init:  # a fine-tuned model keeps the statistics its first run saved with its weights
+            self._set_feature_statistics()
         self.steps_per_epoch = self._steps_per_epoch()
         self.total_steps = self.steps_per_epoch * config.epochs
         self.optimizer = make_optimizer(self.model.param_groups(config.lr, config.weight_decay, config.head_lr_mult),
@@ -303,6 +306,15 @@ class Trainer:
 
             load_open_clip_text_tower(model.text_encoder, init_text)
         return model.to(self.device)
+
+    def _set_feature_statistics(self) -> None:
+        """Per-dimension mean and std of the training media's frame features, for the model's standardisers
+        (tsp mines its pairs later: then every item of the store)."""
+        import torch
+
+        media = {m for example in self.data.train for m in example.media} or set(self.features.store.ids())
+        mean, std = feature_statistics(self.features, sorted(media))
+        self.model.set_feature_statistics(torch.from_numpy(mean), torch.from_numpy(std))
 
     def _store_text_tower(self) -> str:
         """``--init-text store``: the open_clip model and checkpoint that encoded the features (the store's meta),
