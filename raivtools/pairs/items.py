@@ -46,6 +46,7 @@ ON_PLACES = frozenset(
     "bicycle horse hill mountain snow ice lawn roof sand shore deck platform bridge path trail ramp runway "
     "slope wave sofa chair skateboard surfboard board train bus highway pier".split()
 )
+LOCATIVE_PREPS = frozenset("in on at near under inside beside by behind above below into onto".split())
 AT_PLACES = frozenset("desk counter bar station airport party concert wedding door window zoo lake river pond".split())
 
 
@@ -118,7 +119,10 @@ def noun_phrase_text(phrase: str, definite: bool = False) -> str:
 
 
 def place_phrase(phrase: str, prep: str | None) -> str:
-    """A location as a prepositional phrase: ("lake", None) -> "in the lake", ("beach", None) -> "on the beach"."""
+    """A location as a prepositional phrase: ("lake", None) -> "at the lake", ("beach", None) -> "on the beach"."""
+    first, _, rest = phrase.partition(" ")
+    if first in LOCATIVE_PREPS and rest:  # sources that keep the preposition in the role ("on the ice")
+        prep, phrase = prep or first, normalise_phrase(rest)
     head = head_of(phrase)
     if not prep:
         prep = "on" if head in ON_PLACES else "at" if head in AT_PLACES else "in"

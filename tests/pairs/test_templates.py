@@ -96,3 +96,13 @@ def test_user_templates_file_and_its_errors(tmp_path):
     jsonl = tmp_path / "t.jsonl"
     jsonl.write_text('{"name": "ü", "family": "action", "claim": "neither", "text": "Kein {media} zeigt {ving}."}\n')
     assert load_templates(str(jsonl))[0].name == "ü"
+
+
+def test_place_phrase_does_not_double_a_kept_preposition():
+    from raivtools.pairs.items import place_phrase
+
+    assert place_phrase("lake", None) == "at the lake"
+    assert place_phrase("beach", None) == "on the beach"
+    assert place_phrase("on the ice", None) == "on the ice"  # raiv synth keeps the preposition in ARGM-LOC
+    assert place_phrase("in ocean", None) == "in the ocean"
+    assert place_phrase("on the grass", "on") == "on the grass"
