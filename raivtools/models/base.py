@@ -15,6 +15,28 @@ from torch import nn
 from raivtools.io.errors import InputError
 
 
+
+def parse_loss_names(spec: str | tuple[str, ...] | list[str], losses: tuple[str, ...],
+                     presets: dict[str, tuple[str, ...]], arch: str) -> set[str]:
+    """The losses that ``--loss`` names: comma-separated names and presets of ``arch`` (``"vtc,vtm"``, ``"navero"``).
+
+    Raises:
+        InputError: an unknown name, or none at all.
+    """
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    chosen: set[str] = set()
+    for name in (n.strip() for n in names if n.strip()):
+        if name in presets:
+            chosen.update(presets[name])
+        elif name in losses:
+            chosen.add(name)
+        else:
+            raise InputError(f"--loss: unknown {arch} loss {name!r}; use {', '.join(losses)} or a preset "
+                             f"({', '.join(presets)})")
+    if not chosen:
+        raise InputError("--loss: name at least one loss")
+    return chosen
+
 @dataclass
 class ModelConfig:
     """Settings shared by every architecture (each arch subclasses this and adds its own)."""

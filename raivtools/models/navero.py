@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from raivtools.io.errors import InputError
-from raivtools.models.base import ModelConfig, VisionLanguageModel
+from raivtools.models.base import ModelConfig, VisionLanguageModel, parse_loss_names
 from raivtools.models.layers import Block, TextEncoder, VisualEmbedding, last_token, masked_mean
 from raivtools.models.registry import register
 
@@ -40,18 +40,7 @@ TEMPERATURE_RANGE = (0.001, 0.5)
 
 def parse_losses(spec: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """``"vtc,vtm,neg-vtm"`` or a preset name (navero, vanilla, negvidl, all) -> loss names in canonical order."""
-    names = spec.split(",") if isinstance(spec, str) else list(spec)
-    chosen: set[str] = set()
-    for name in (n.strip() for n in names if n.strip()):
-        if name in LOSS_PRESETS:
-            chosen.update(LOSS_PRESETS[name])
-        elif name in LOSSES:
-            chosen.add(name)
-        else:
-            raise InputError(f"--loss: unknown loss {name!r}; use {', '.join(LOSSES)} or a preset "
-                             f"({', '.join(LOSS_PRESETS)})")
-    if not chosen:
-        raise InputError("--loss: name at least one loss")
+    chosen = parse_loss_names(spec, LOSSES, LOSS_PRESETS, "navero")
     if not chosen & {"vtm", "neg-vtm"}:
         raise InputError("--loss: NAVERO scores with its matching head; include vtm or neg-vtm")
     return tuple(name for name in LOSSES if name in chosen)

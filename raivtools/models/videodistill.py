@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from raivtools.io.errors import InputError
-from raivtools.models.base import ModelConfig, VisionLanguageModel
+from raivtools.models.base import ModelConfig, VisionLanguageModel, parse_loss_names
 from raivtools.models.layers import Block, TextEncoder, last_token, mask_words
 from raivtools.models.registry import register
 
@@ -47,13 +47,7 @@ _NEVER = -1e4
 
 def parse_losses(spec: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """``"vtm,cl,vg-mlm"`` (or ``all``) -> loss names in canonical order; VTM is required (it scores)."""
-    names = spec.split(",") if isinstance(spec, str) else list(spec)
-    chosen = {n.strip() for n in names if n.strip()}
-    if "all" in chosen:
-        chosen = (chosen - {"all"}) | set(LOSSES)
-    unknown = sorted(chosen - set(LOSSES))
-    if unknown:
-        raise InputError(f"--loss: unknown videodistill loss(es) {', '.join(unknown)}; use {', '.join(LOSSES)} or all")
+    chosen = parse_loss_names(spec, LOSSES, {"all": LOSSES}, "videodistill")
     if "vtm" not in chosen:
         raise InputError("--loss: VideoDistill answers with its VTM head; include vtm")
     return tuple(name for name in LOSSES if name in chosen)

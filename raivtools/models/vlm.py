@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from raivtools.io.errors import InputError
-from raivtools.models.base import ModelConfig, VisionLanguageModel
+from raivtools.models.base import ModelConfig, VisionLanguageModel, parse_loss_names
 from raivtools.models.layers import TextEncoder, last_token, mask_words, masked_mean, sinusoidal_embedding
 from raivtools.models.registry import register
 
@@ -47,18 +47,7 @@ MFM_MLM, WHOLE_VIDEO, WHOLE_TEXT = 0, 1, 2
 
 def parse_losses(spec: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """``"masked-token,retrieval"`` or a preset (pretrain, finetune, vlm) -> loss names in canonical order."""
-    names = spec.split(",") if isinstance(spec, str) else list(spec)
-    chosen: set[str] = set()
-    for name in (n.strip() for n in names if n.strip()):
-        if name in LOSS_PRESETS:
-            chosen.update(LOSS_PRESETS[name])
-        elif name in LOSSES:
-            chosen.add(name)
-        else:
-            raise InputError(f"--loss: unknown vlm loss {name!r}; use {', '.join(LOSSES)} or a preset "
-                             f"({', '.join(LOSS_PRESETS)})")
-    if not chosen:
-        raise InputError("--loss: name at least one loss")
+    chosen = parse_loss_names(spec, LOSSES, LOSS_PRESETS, "vlm")
     if {"masked-token", "mfm-mlm"} <= chosen:
         raise InputError("--loss: masked-token replaces mfm-mlm (seed 003 Eq. 8 vs Eq. 7); pick one")
     return tuple(name for name in LOSSES if name in chosen)

@@ -123,7 +123,7 @@ def test_parse_losses_presets_and_errors():
     assert parse_losses("navero") == ("vtc", "vtm", "neg-vtm")
     assert parse_losses("neg-vtm,vtc") == ("vtc", "neg-vtm")
     assert parse_losses("negvidl") == ("vtc", "vtm", "neg-vtc")
-    with pytest.raises(InputError, match="unknown loss"):
+    with pytest.raises(InputError, match="unknown navero loss"):
         parse_losses("vtc,itm")
     with pytest.raises(InputError, match="matching head"):
         parse_losses("vtc")
