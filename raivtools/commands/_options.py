@@ -27,20 +27,3 @@ def store_options(func: F) -> F:
     func = click.option("--overwrite", is_flag=True, help="Empty a non-empty store first and start over.")(func)
     func = click.option("--resume", is_flag=True, help="Continue an interrupted run: keep done shards, redo the rest.")(func)
     return func
-
-
-def not_implemented(name: str, issue: str) -> click.Command:
-    """A command that says plainly that it does not exist yet (exit 2), for commands still being built."""
-
-    @click.command(name=name, context_settings=CONTEXT, add_help_option=True)
-    @click.argument("args", nargs=-1)
-    def main(args: tuple[str, ...]) -> None:
-        raise click.exceptions.Exit(_fail(f"raiv {name} is not implemented yet ({issue})"))
-
-    main.help = f"Not implemented yet ({issue}). Example: raiv {name} --help"
-    return main
-
-
-def _fail(message: str) -> int:
-    click.echo(f"Error: {message}", err=True)
-    return 2
