@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from raivtools.commands._options import CONTEXT, input_paths
+from raivtools.io.records import write_stdout_text
 
 
 @click.command(name="report", context_settings=CONTEXT)
@@ -77,7 +78,7 @@ def main(inputs: tuple[str, ...], names: tuple[str, ...], by: tuple[str, ...], f
     if not rows:
         log("raiv report: no scored records: nothing to tabulate")
     text = report.render(runs, rows, by, fmt, transpose)
-    _write_stdout(text)
+    write_stdout_text(text)
 
 
 def _run_names(paths: list[str], names: tuple[str, ...]) -> list[str]:
@@ -108,15 +109,3 @@ def _plot(out: str, run_dirs: tuple[str, ...]) -> None:
         raise InputError(f"no epoch lines in the metrics.jsonl of {', '.join(run_dirs)}: nothing to plot")
     panels = report.plot_curves(logs, out)
     log(f"raiv report: wrote {out} ({len(logs)} runs; panels: {', '.join(panels)})")
-
-
-def _write_stdout(text: str) -> None:
-    import sys
-
-    from raivtools.io.records import _quit_on_broken_pipe
-
-    try:
-        sys.stdout.buffer.write(text.encode("utf-8"))
-        sys.stdout.buffer.flush()
-    except BrokenPipeError:  # `raiv report | head`: the reader left; end quietly
-        _quit_on_broken_pipe()

@@ -139,6 +139,15 @@ class RecordWriter:
         self.close()
 
 
+def write_stdout_text(text: str) -> None:
+    """Writes a command's non-record output (a table) to stdout; a closed pipe ends the program quietly."""
+    try:
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:  # `raiv report | head`: the reader left
+        _quit_on_broken_pipe()
+
+
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
     """Writes records to a JSONL file atomically (temp file, then rename)."""
     from raivtools.io.store import atomic_write_bytes
