@@ -27,3 +27,13 @@ def store_options(func: F) -> F:
     func = click.option("--overwrite", is_flag=True, help="Empty a non-empty store first and start over.")(func)
     func = click.option("--resume", is_flag=True, help="Continue an interrupted run: keep done shards, redo the rest.")(func)
     return func
+
+
+def decode_options(func: F) -> F:
+    """``--timeout`` / ``--media-root`` for commands that decode media in worker processes."""
+    func = click.option("--media-root", type=click.Path(file_okay=False), default=None,
+                        help="Directory relative media paths are read from (default: the current directory).")(func)
+    func = click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+                        help="Seconds one item may take; a hung decoder is killed and that record gets "
+                             "status error.")(func)
+    return func

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from raivtools.commands._options import CONTEXT, input_paths, seed_option, store_options
+from raivtools.commands._options import CONTEXT, decode_options, input_paths, seed_option, store_options
 
 
 def parse_shard(value: str | None) -> tuple[int, int] | None:
@@ -71,10 +71,7 @@ def pick_device(device: str, local_rank: int) -> str:
               show_default=True, help="Frame sampling for records decoded here (see extract-frames).")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Decoder processes for records decoded here.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-              help="Seconds one decode may take.")
-@click.option("--media-root", type=click.Path(file_okay=False), default=None,
-              help="Directory relative media paths are read from.")
+@decode_options
 @store_options
 @seed_option
 def main(inputs, out_dir, model, pretrained, model_config, cache_dir, text_fields, visual, tokens, batch_size,

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from raivtools.commands._options import CONTEXT, input_paths, seed_option, store_options
+from raivtools.commands._options import CONTEXT, decode_options, input_paths, seed_option, store_options
 
 
 def default_workers() -> int:
@@ -29,12 +29,9 @@ def default_workers() -> int:
               help="auto: decord, then PyAV when decord fails.")
 @click.option("--workers", type=click.IntRange(min=1), default=default_workers, show_default="min(4, CPUs)",
               help="Decoder worker processes.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-              help="Seconds one item may take; a hung decoder is killed and that record gets status error.")
+@decode_options
 @click.option("--shard-size", type=click.IntRange(min=1), default=64, show_default=True,
               help="Records per store shard (the unit --resume skips).")
-@click.option("--media-root", type=click.Path(file_okay=False), default=None,
-              help="Directory relative media paths are read from (default: the current directory).")
 @store_options
 @seed_option
 def main(inputs, out_dir, num_frames, sampling, size, keep_aspect, decoder, workers, timeout, shard_size,
