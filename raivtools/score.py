@@ -232,7 +232,7 @@ def score_records(model, located: Sequence[tuple[str, int, dict[str, Any]]], fea
 def validation_metrics(records: Sequence[dict[str, Any]]) -> dict[str, float]:
     """The per-epoch numbers the loop logs, from scored records, with the report's metric functions:
     ``accuracy`` and ``loss`` (BCE) of pairs, ``mc_accuracy`` (reasoning, ties wrong), ``acc`` and ``acc_hat`` (records with a
-    negative, seed 004 eq. 5-6)."""
+    negative, seed 004 eq. 5-6), ``r1`` (retrieval R@1, the mean of both directions, when records are ranked)."""
     from raivtools import metrics as m
 
     out: dict[str, float] = {}
@@ -245,6 +245,10 @@ def validation_metrics(records: Sequence[dict[str, Any]]) -> dict[str, float]:
     if reasoning:
         out["mc_accuracy"] = m.multiple_choice_accuracy([r["reason_scores"] for r in reasoning],
                                                         [r["reason"]["answer"] for r in reasoning])
+    ranked = [r for r in records if "rank_t2v" in r]
+    if ranked:
+        out["r1"] = (m.recall_at_k([r["rank_t2v"] for r in ranked], 1)
+                     + m.recall_at_k([r["rank_v2t"] for r in ranked], 1)) / 2
     negatives = [r["score"] for r in records if isinstance(r.get("score"), dict)]
     if negatives:
         pos, neg = [s["pos"] for s in negatives], [s["neg"] for s in negatives]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,26 +102,33 @@ def load_clip(spec: ClipSpec) -> tuple[Any, Any]:
     pretrained = _resolve_pretrained(spec)
     if spec.pretrained.lower() == "none" and not spec.model.startswith(_SCHEMAS):
         warn(f"--pretrained none: {spec.model} has random weights; its features are meaningless except for tests")
-    root_logger = logging.getLogger()
-    level = root_logger.level
-    # open_clip logs "initialized randomly" through the root logger; the warning above already says it
-    root_logger.setLevel(logging.ERROR)
     try:
-        model = open_clip.create_model(spec.model, pretrained=pretrained, precision=spec.precision,
-                                       device=spec.device, cache_dir=spec.cache_dir)
-        tokenizer = open_clip.get_tokenizer(spec.model, cache_dir=spec.cache_dir)
+        with quiet_open_clip():  # the warning above already says what open_clip would log
+            model = open_clip.create_model(spec.model, pretrained=pretrained, precision=spec.precision,
+                                           device=spec.device, cache_dir=spec.cache_dir)
+            tokenizer = open_clip.get_tokenizer(spec.model, cache_dir=spec.cache_dir)
     except (RuntimeError, FileNotFoundError, ValueError, OSError) as exc:
         reason = " ".join(str(exc).split())[:300]
         raise InputError(f"cannot load weights for --model {spec.model} --pretrained {spec.pretrained} "
                          f"({reason}); {_weights_help(spec)}") from None
-    finally:
-        root_logger.setLevel(level)
     model.eval()
     if spec.tokens:
         if not hasattr(model.visual, "output_tokens"):
             raise InputError(f"--tokens: the image tower of {spec.model} gives no patch tokens (use a ViT model)")
         model.visual.output_tokens = True
     return model, tokenizer
+
+
+@contextmanager
+def quiet_open_clip() -> Iterator[None]:
+    """open_clip logs "initialized randomly" through the root logger (onto stderr, unformatted): silenced."""
+    root_logger = logging.getLogger()
+    level = root_logger.level
+    root_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root_logger.setLevel(level)
 
 
 def _input_dtype(tower: Any) -> Any:
@@ -148,16 +157,10 @@ class ClipEncoder:
 
         self.spec = spec
         self.model, self.tokenizer = load_clip(spec)
-        config = getattr(self.model.visual, "preprocess_cfg", {}) or {}
-        size = config.get("size", self.model.visual.image_size)
-        self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        self.image_size, mean, std = pixel_settings(self.model)
         self.device = torch.device(spec.device)
         self.dtype = _input_dtype(self.model.visual)
-        mean = torch.tensor(config.get("mean", (0.48145466, 0.4578275, 0.40821073)), device=self.device)
-        std = torch.tensor(config.get("std", (0.26862954, 0.26130258, 0.27577711)), device=self.device)
-        # (pixel / 255 - mean) / std == pixel * scale + shift
-        self.scale = (1.0 / (255.0 * std)).view(1, 3, 1, 1)
-        self.shift = (-mean / std).view(1, 3, 1, 1)
+        self.scale, self.shift = normalization_constants(mean, std, self.device)
 
     @property
     def embed_dim(self) -> int:
@@ -174,32 +177,12 @@ class ClipEncoder:
     def preprocess(self, frames: np.ndarray):
         """uint8 ``[N,H,W,3]`` -> normalised ``[N,3,S,S]`` in the model's dtype, on the device.
 
-        The uint8 pixels travel to the device (4x less than floats); scaling by 1/255 and the normalisation
-        are one fused multiply-add there.
+        The uint8 pixels travel to the device (4x less than floats); see :func:`normalize_pixels`.
         """
         import torch
-        import torch.nn.functional as F
 
         pixels = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device, non_blocking=True)
-        pixels = pixels.permute(0, 3, 1, 2).float()
-        size = self.image_size
-        height, width = pixels.shape[-2:]
-        if (height, width) != (size, size):
-            pixels = self._resize_crop(pixels.div_(255.0), size).mul_(255.0)
-        return torch.addcmul(self.shift, pixels, self.scale).to(self.dtype)
-
-    @staticmethod
-    def _resize_crop(pixels, size: int):
-        import torch.nn.functional as F
-
-        height, width = pixels.shape[-2:]
-        scale = size / min(height, width)
-        scaled = (max(size, round(height * scale)), max(size, round(width * scale)))
-        if scaled != (height, width):
-            pixels = F.interpolate(pixels, size=scaled, mode="bicubic", align_corners=False, antialias=True)
-            pixels = pixels.clamp_(0.0, 1.0)
-        top, left = (scaled[0] - size) // 2, (scaled[1] - size) // 2
-        return pixels[:, :, top: top + size, left: left + size]
+        return normalize_pixels(pixels, self.image_size, self.scale, self.shift).to(self.dtype)
 
     def encode_images(self, pieces: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
         """Encodes one batch given as uint8 pieces ``[k_i,H_i,W_i,3]`` (shapes may differ between pieces).
@@ -227,3 +210,47 @@ class ClipEncoder:
         tokens = self.tokenizer(texts).to(self.device)
         with torch.inference_mode():
             return self.model.encode_text(tokens).float().cpu().numpy()
+
+
+def pixel_settings(model: Any) -> tuple[int, tuple[float, ...], tuple[float, ...]]:
+    """(input size, mean, std) of an open_clip model's image preprocessing (OpenAI's mean/std by default)."""
+    config = getattr(model.visual, "preprocess_cfg", {}) or {}
+    size = config.get("size", model.visual.image_size)
+    mean = tuple(config.get("mean", (0.48145466, 0.4578275, 0.40821073)))
+    std = tuple(config.get("std", (0.26862954, 0.26130258, 0.27577711)))
+    return int(size[0] if isinstance(size, (tuple, list)) else size), mean, std
+
+
+def normalization_constants(mean: tuple[float, ...], std: tuple[float, ...], device: Any = None):
+    """``(scale, shift)`` [1,3,1,1] tensors with ``(pixel / 255 - mean) / std == pixel * scale + shift``."""
+    import torch
+
+    mean_t = torch.tensor(mean, device=device)
+    std_t = torch.tensor(std, device=device)
+    return (1.0 / (255.0 * std_t)).view(1, 3, 1, 1), (-mean_t / std_t).view(1, 3, 1, 1)
+
+
+def normalize_pixels(pixels: Any, size: int, scale: Any, shift: Any) -> Any:
+    """uint8 ``[N,H,W,3]`` pixels (a tensor on the model's device) -> float32 ``[N,3,size,size]``, as open_clip's
+    preprocessing: short side resized to ``size`` (bicubic, antialiased), centre crop, mean/std normalisation
+    (one fused multiply-add with :func:`normalization_constants`)."""
+    import torch
+
+    pixels = pixels.permute(0, 3, 1, 2).float()
+    if tuple(pixels.shape[-2:]) != (size, size):
+        pixels = resize_crop(pixels.div_(255.0), size).mul_(255.0)
+    return torch.addcmul(shift, pixels, scale)
+
+
+def resize_crop(pixels: Any, size: int) -> Any:
+    """Float ``[N,3,H,W]`` in [0, 1] -> ``[N,3,size,size]``: short side to ``size``, then the centre crop."""
+    import torch.nn.functional as F
+
+    height, width = pixels.shape[-2:]
+    factor = size / min(height, width)
+    scaled = (max(size, round(height * factor)), max(size, round(width * factor)))
+    if scaled != (height, width):
+        pixels = F.interpolate(pixels, size=scaled, mode="bicubic", align_corners=False, antialias=True)
+        pixels = pixels.clamp_(0.0, 1.0)
+    top, left = (scaled[0] - size) // 2, (scaled[1] - size) // 2
+    return pixels[:, :, top: top + size, left: left + size]

@@ -9,10 +9,12 @@ decoding media in worker processes) while the model runs.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,6 +61,10 @@ def store_meta(config: EncodeConfig, encoder: ClipEncoder) -> dict[str, Any]:
         "shard_size": config.shard_size,
         "decode": {"frames": config.frames.frames, "sampling": config.frames.sampling, "seed": config.frames.seed},
     }
+    if spec.model_config:  # absolute, so `raiv train --init-text store` finds the tower from anywhere
+        meta["model_config"] = str(Path(spec.model_config).resolve())
+    if os.path.isfile(spec.pretrained):
+        meta["pretrained"] = str(Path(spec.pretrained).resolve())
     if spec.tokens:
         meta["token_width"] = encoder.token_width
     return meta

@@ -118,7 +118,8 @@ def split_of(record: dict[str, Any]) -> str:
 
 
 class FeatureSource:
-    """Per-frame features by media id, from a feature store (``frames`` [K, D], float16 on disk).
+    """Per-frame features by media id, from a feature store (``frames`` [K, D], float16 on disk), or the pixels
+    of a frame store (``frames`` [K, H, W, 3] uint8, for models such as ``clip`` that read pixels).
 
     Features are small (K x D per item), so every item read is kept in memory, in the store's dtype (float16:
     150k items of 4 x 512 take 0.6 GB), for the next epoch; the collator makes float32 batches of them. Patch
@@ -128,7 +129,8 @@ class FeatureSource:
     def __init__(self, store_dir: str, field: str = "frames", cache: bool = True):
         self.store = ArrayStore(store_dir)
         self.field = field
-        self.cache = cache
+        # a frame store (raiv extract-frames: uint8 pixels, for models that read pixels) is too big to keep
+        self.cache = cache and self.store.meta.get("kind") != "frames"
         self._cache: dict[str, np.ndarray] = {}
 
     @property
@@ -302,9 +304,14 @@ class Collator:
         chosen = [[self._chosen(self.features.get(m), rng) for m in e.media[: self.visual_inputs]] for e in examples]
         picked = [[self.features.get(m)[i] for m, i in zip(e.media, row)] for e, row in zip(examples, chosen)]
         longest = max(a.shape[0] for row in picked for a in row)
-        dim = picked[0][0].shape[1]
-        frames = np.zeros((len(examples), self.visual_inputs, longest, dim), np.float32)
+        first = picked[0][0]
+        # features become float32; a frame store's uint8 pixels stay uint8 (4x smaller; models normalise them)
+        dtype = np.uint8 if first.dtype == np.uint8 else np.float32
+        frames = np.zeros((len(examples), self.visual_inputs, longest, *first.shape[1:]), dtype)
         mask = np.zeros((len(examples), self.visual_inputs, longest), bool)
+        if any(a.shape[1:] != first.shape[1:] for row in picked for a in row):
+            raise InputError(f"{self.features.store.root}: frames of different sizes in one batch; extract them "
+                             "with a fixed --size (not --keep-aspect) for models that read pixels")
         for b, row in enumerate(picked):
             if len(row) != self.visual_inputs:
                 raise InputError(f"record at position {examples[b].index}: this model needs {self.visual_inputs} "

@@ -268,7 +268,8 @@ class Trainer:
         self.collate = Collator(self.features, self.tokenizer, self.model.config.max_frames, visual_inputs,
                                 tokens=token_source(type(self.model), self.features))
         self.data = load_data(config, self.task, self.features)
-        if not config.init:  # a fine-tuned model keeps the statistics its first run saved with its weights
+        # a fine-tuned model keeps the statistics its first run saved with its weights
+        if not config.init and self.model.config.standardize_features:
             self._set_feature_statistics()
         self.steps_per_epoch = self._steps_per_epoch()
         self.total_steps = self.steps_per_epoch * config.epochs
@@ -323,7 +324,7 @@ class Trainer:
         if not meta.get("model") or not meta.get("pretrained"):
             raise InputError(f"--init-text store: {self.features.store.root} does not name its open_clip model and "
                              "checkpoint (meta 'model', 'pretrained'); pass --init-text MODEL:CHECKPOINT")
-        return f"{meta['model']}:{meta['pretrained']}"
+        return f"{meta.get('model_config') or meta['model']}:{meta['pretrained']}"
 
     def _model_from_run(self, run: str, model_fields: dict[str, Any]):
         """Fine-tuning: the init run's architecture and weights (its last.pt, as seed 000 uses the last TSP
@@ -376,7 +377,16 @@ class Trainer:
             if train_loss is None:
                 return last_line
             last_line = self._end_epoch(train_loss)
+        if self.best is None:  # no validation picked a best epoch: the last weights are the result
+            self._export()
         return last_line
+
+    def _export(self) -> None:
+        """Models that are also a standalone artefact (``clip``: an open_clip checkpoint) write it, rank 0."""
+        if not self.dist.is_main or not hasattr(self.model, "export"):
+            return
+        path = self.model.export(self.run_dir)
+        log(f"raiv train: wrote {path}; encode with it: raiv encode ... {self.model.encode_hint(self.run_dir)}")
 
     def _prepare_run_dir(self) -> None:
         config_dict = self.run_config()
@@ -519,6 +529,7 @@ class Trainer:
             if improved:
                 ckpt.save_checkpoint(self.run_dir / ckpt.BEST, {"model": self.model.state_dict(), "epoch": self.epoch,
                                                                 "step": self.step, "val": val})
+                self._export()
         self.dist.barrier()
         return line
 
@@ -542,10 +553,13 @@ class Trainer:
 
         if not self.data.val_records:
             return {}
+        # captions without hard negatives give no AARO acc: retrieval R@1 picks the best epoch instead
+        retrieval = (self.model.input_kind == "video-text" and self.model.supports_retrieval
+                     and not any("negative" in record for _, _, record in self.data.val_records))
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             records = score_records(self.model, [(f, n, dict(r)) for f, n, r in self.data.val_records],
                                     self.features, self.tokenizer, self.config.batch_size, self.device,
-                                    self.config.precision)
+                                    self.config.precision, task="retrieval" if retrieval else "")
         self.model.train()
         return validation_metrics(records)
 
@@ -594,13 +608,13 @@ def make_optimizer(groups: list[dict[str, Any]], lr: float):
 
 
 #: validation numbers that pick best.pt, by task, first present wins (the loss is minimised, the rest maximised)
-PRIMARY_METRICS = {"reason": ("mc_accuracy", "loss"), "video-text": ("acc", "loss")}
+PRIMARY_METRICS = {"reason": ("mc_accuracy", "loss"), "video-text": ("acc", "r1", "loss")}
 DEFAULT_PRIMARY = ("accuracy", "mc_accuracy", "acc", "loss")
 
 
 def primary_metric(val: dict[str, float], task: str = "") -> str | None:
     """The validation number that picks best.pt: the task's own accuracy (T/F accuracy, reasoning accuracy,
-    AARO acc), else the loss."""
+    AARO acc, retrieval R@1 of captions without negatives), else the loss."""
     for name in PRIMARY_METRICS.get(task, DEFAULT_PRIMARY):
         if name in val:
             return name

@@ -8,6 +8,7 @@
 #   DEVICE=auto|cpu|cuda|cuda:N                                                                   [auto]
 #   EPOCHS, BATCH, WIDTH   override the size's training settings
 #   RAIV_TOY_CACHE=DIR     where toy data is made once and reused        [~/.cache/raiv/toy]
+#   TOY_CLIP_EPOCHS=N      epochs of the toy CLIP that encodes the toy frames         [tiny 1, full 40]
 # shellcheck shell=bash
 
 RECIPES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,9 +23,9 @@ PYTHON="${PYTHON:-$(command -v python3 || command -v python)}"
 case "$DATA" in real|toy) ;; *) echo "$RECIPE: DATA must be real or toy, not '$DATA'" >&2; exit 2 ;; esac
 case "$SIZE" in
   tiny) TOY_N="${TOY_N:-40}"; TOY_FRAMES="${TOY_FRAMES:-4}"; EPOCHS="${EPOCHS:-1}"; BATCH="${BATCH:-16}"
-        WIDTH="${WIDTH:-32}" ;;
+        WIDTH="${WIDTH:-32}"; TOY_CLIP_EPOCHS="${TOY_CLIP_EPOCHS:-1}" ;;
   full) TOY_N="${TOY_N:-600}"; TOY_FRAMES="${TOY_FRAMES:-8}"; EPOCHS="${EPOCHS:-10}"; BATCH="${BATCH:-32}"
-        WIDTH="${WIDTH:-}" ;;
+        WIDTH="${WIDTH:-}"; TOY_CLIP_EPOCHS="${TOY_CLIP_EPOCHS:-40}" ;;
   *) echo "$RECIPE: SIZE must be full or tiny, not '$SIZE'" >&2; exit 2 ;;
 esac
 
@@ -53,31 +54,35 @@ train_args() {
 }
 mapfile -t TRAIN_ARGS < <(train_args)
 
-# toy_data: makes the toy benchmark once (synth -> extract-frames -> encode with a random tiny CLIP, the only
-# encoder there is offline) into a cache directory keyed by its settings, and sets
-#   TOY_DIR (the cache), TOY_RECORDS (media records with srl, split, frames and features), TOY_FEATURES (store).
-# Ids carry the seed (synth-<seed>-<index>), so two seeds' caches never clash.
+# toy_data: makes the toy benchmark once (synth -> extract-frames -> a toy CLIP trained on the training split's
+# frames and captions, `raiv train --arch clip` -> encode with it) into a cache directory keyed by its settings,
+# and sets TOY_DIR (the cache), TOY_RECORDS (media records with srl, split, frames and features), TOY_FEATURES
+# (store). Ids carry the seed (synth-<seed>-<index>), so two seeds' caches never clash.
 toy_data() {
   local seed="${1:-$SEED}"
   local cache="${RAIV_TOY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/raiv/toy}"
-  TOY_DIR="$cache/n${TOY_N}-seed${seed}-k${TOY_FRAMES}"
+  TOY_DIR="$cache/n${TOY_N}-seed${seed}-k${TOY_FRAMES}-clip${TOY_CLIP_EPOCHS}"
   TOY_RECORDS="$TOY_DIR/toy.feats.jsonl"
   TOY_FEATURES="$TOY_DIR/feats"
   if [ -e "$TOY_DIR/done" ]; then
     log "toy data: $TOY_DIR (cached)"
     return 0
   fi
-  log "toy data: making $TOY_N items (seed $seed, $TOY_FRAMES frames) in $TOY_DIR"
+  log "toy data: making $TOY_N items (seed $seed, $TOY_FRAMES frames, toy CLIP $TOY_CLIP_EPOCHS epochs) in $TOY_DIR"
   mkdir -p "$cache"
   local tmp
   tmp="$(mktemp -d "$cache/.making.XXXXXX")"
   raiv synth --out "$tmp/toy" --n "$TOY_N" --seed "$seed" --size 64 --workers 2 > "$tmp/toy.jsonl"
-  raiv extract-frames "$tmp/toy.jsonl" --frames "$TOY_FRAMES" --sampling uniform --size 32 --workers 2 \
+  raiv extract-frames "$tmp/toy.jsonl" --frames "$TOY_FRAMES" --sampling uniform --size 64 --workers 2 \
       --out "$tmp/frames" > "$tmp/toy.frames.jsonl"
-  raiv encode "$tmp/toy.frames.jsonl" --model-config "$RECIPES_DIR/lib/toy-clip.json" --pretrained none \
+  raiv train "$tmp/toy.frames.jsonl" --features "$tmp/frames" --arch clip \
+      --set "clip_model=$RECIPES_DIR/lib/toy-clip.json" --epochs "$TOY_CLIP_EPOCHS" --batch-size 128 --lr 1e-3 \
+      --device "$DEVICE" --seed "$seed" --out "$tmp/clip" 2>&1 | grep -v wrote | tail -n 1 >&2
+  raiv encode "$tmp/toy.frames.jsonl" --model-config "$tmp/clip/toy-clip.json" --pretrained "$tmp/clip/open_clip.pt" \
       --tokens --text-field caption --device cpu --seed "$seed" --out "$tmp/feats" > "$tmp/toy.feats.jsonl"
   # The stores and records name the directory they were made in; make them name the cache instead.
   sed "s#$tmp#$TOY_DIR#g" "$tmp/toy.feats.jsonl" > "$tmp/toy.feats.jsonl.new" && mv "$tmp/toy.feats.jsonl.new" "$tmp/toy.feats.jsonl"
+  sed "s#$tmp#$TOY_DIR#g" "$tmp/feats/store.json" > "$tmp/store.json.new" && mv "$tmp/store.json.new" "$tmp/feats/store.json"
   touch "$tmp/done"
   rm -rf "$TOY_DIR"
   mv "$tmp" "$TOY_DIR" 2>/dev/null || { rm -rf "$tmp"; [ -e "$TOY_DIR/done" ] || die "could not make $TOY_DIR"; }
