@@ -23,7 +23,11 @@ N="${N:-1000}"                  # toy items (clips and stills)
 SEED="${SEED:-0}"
 EPOCHS="${EPOCHS:-12}"          # training epochs per model
 CLIP_EPOCHS="${CLIP_EPOCHS:-40}"  # training epochs of the toy CLIP
-MODEL=(--set width=64 --set text_layers=2 --set fusion_layers=2)  # a small model that trains on a CPU
+# small models that train on a CPU; their text encoders start as the toy CLIP's text tower (width 64, 2 layers),
+# of which NAVERO's second layer also cross-attends to the video (its first gives the unimodal text embedding)
+MODEL=(--set width=64 --init-text store)
+PAIR_MODEL=("${MODEL[@]}" --set fusion_layers=2)
+NAVERO_MODEL=("${MODEL[@]}" --set fusion_layers=1)
 
 mkdir -p "$OUT"
 cd "$OUT"
@@ -63,12 +67,12 @@ raiv encode toy.frames.jsonl --model-config runs/clip/toy-clip.json --pretrained
 
 step 8 "raiv train --arch raiv-late: RAIV late fusion on the pairs"
 raiv train pairs.jsonl --features feats --arch raiv-late --out runs/raiv-late --epochs "$EPOCHS" \
-  --seed "$SEED" "${MODEL[@]}" 2>&1 | tail -n 3 >&2
+  --seed "$SEED" "${PAIR_MODEL[@]}" 2>&1 | tail -n 3 >&2
 
 step 9 "raiv train --arch navero: vanilla (vtc+vtm) and NAVERO (vtc+vtm+neg-vtm) on the captions"
 for loss in vanilla navero; do
   raiv train aaro_train.jsonl --features feats --arch navero --loss "$loss" --out "runs/$loss" \
-    --epochs "$EPOCHS" --seed "$SEED" "${MODEL[@]}" 2>&1 | tail -n 3 >&2
+    --epochs "$EPOCHS" --seed "$SEED" "${NAVERO_MODEL[@]}" 2>&1 | tail -n 3 >&2
 done
 
 step 10 "raiv score: test pairs and the typed AARO test sets"

@@ -18,7 +18,7 @@ RECIPE=toy_claims
 source "$(dirname "$0")/lib/common.sh"
 SEEDS="${SEEDS:-0 1 2}"
 CLAIMS_MD="${CLAIMS_MD:-$OUT/claims.md}"
-export DATA=toy SIZE DEVICE TOY_N TOY_FRAMES EPOCHS BATCH WIDTH
+export DATA=toy SIZE DEVICE TOY_N TOY_FRAMES TOY_CLIP_EPOCHS EPOCHS BATCH WIDTH
 export LOSSES="${LOSSES:-vanilla navero}" TABLE3=0 TSP="${TSP:-0}"
 mkdir -p "$OUT"
 
@@ -32,8 +32,8 @@ for seed in $SEEDS; do
   SEED="$seed" OUT="$dir/fusion" bash "$RECIPES_DIR/raiv_fusion.sh" > /dev/null
 done
 
-settings="Seeds: $SEEDS. Toy benchmark: $TOY_N items (SIZE=$SIZE), $TOY_FRAMES frames per clip, features from a random \
-tiny CLIP (the only offline encoder); epochs: $EPOCHS, batch $BATCH${WIDTH:+, model width $WIDTH}. Made by \
+settings="Seeds: $SEEDS. Toy benchmark: $TOY_N items (SIZE=$SIZE), $TOY_FRAMES frames per clip, features from a tiny CLIP trained \
+for $TOY_CLIP_EPOCHS epochs on the training split (no pretrained encoder offline); epochs: $EPOCHS, batch $BATCH${WIDTH:+, model width $WIDTH}. Made by \
 \`SEEDS=\"$SEEDS\" SIZE=$SIZE bash recipes/toy_claims.sh\` at $(cd "$RECIPES_DIR/.." && git rev-parse --short HEAD 2>/dev/null || echo '?')."
 mkdir -p "$(dirname "$CLAIMS_MD")"
 "$PYTHON" "$RECIPES_DIR/lib/claims.py" "$OUT" "$settings" > "$CLAIMS_MD.part"

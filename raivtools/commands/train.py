@@ -6,7 +6,7 @@ import click
 
 from raivtools.commands._options import CONTEXT, input_paths, seed_option
 
-TASK_CHOICES = ("pairs", "reason", "video-text", "tsp")
+TASK_CHOICES = ("pairs", "reason", "video-text", "tsp", "itm")
 
 
 @click.command(context_settings=CONTEXT)
@@ -17,7 +17,8 @@ TASK_CHOICES = ("pairs", "reason", "video-text", "tsp")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
 @click.option("--task", type=click.Choice(TASK_CHOICES), default=None,
               help="pairs (True/False), reason (3-way reasoning), video-text (captions + negatives), tsp "
-                   "(task-specific pre-training on SRL records). Default: the arch's own.")
+                   "(task-specific pre-training on SRL records), itm (METER's video-text matching pre-training "
+                   "of a RAIV model, on caption records). Default: the arch's own.")
 @click.option("--val", "val", multiple=True, type=click.Path(dir_okay=False),
               help="Validation records (default: the inputs' records with split 'val').")
 @click.option("--epochs", type=int, default=10, show_default=True)

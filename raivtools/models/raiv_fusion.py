@@ -5,6 +5,9 @@
 - ``raiv-mid``: as late, then two more transformer layers over both passes' output tokens before the head.
 - ``raiv-early``: both inputs and the text in one pass (visual tokens of both inputs in one sequence).
 
+Batches with one visual input (``raiv train --task itm``) train METER's own pre-training objective instead:
+video-text matching, a head on the pooled output of one (input, text) pass (see :mod:`raivtools.train.itm`).
+
 Frames get sinusoidal temporal embeddings and an ID embedding saying first or second input (images are
 one-frame videos). For the reasoning task the statement with a choice appended is scored the same way.
 """
@@ -36,8 +39,8 @@ class RaivFusion(VisionLanguageModel):
 
     config_class = RaivFusionConfig
     input_kind = "pair"
-    head_prefixes = ("head.",)
-    ddp_find_unused_parameters = False  # every parameter takes part in every step
+    head_prefixes = ("head.", "itm_head.")
+    ddp_find_unused_parameters = True  # the matching head (itm) sits idle in pair training and vice versa
     fusion: ClassVar[str] = "late"
 
     def __init__(self, config: RaivFusionConfig):
@@ -57,6 +60,7 @@ class RaivFusion(VisionLanguageModel):
             self.mid_ln = nn.LayerNorm(width)
         pooled = 2 * width if self.fusion == "early" else 4 * width
         self.head = ClassifierHead(pooled, 1)
+        self.itm_head = ClassifierHead(2 * width, 1)  # METER's image-text matching head, for --task itm
 
     def text_states(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Text tokens [B, L, W] from the text encoder, in the fusion width."""
@@ -68,6 +72,8 @@ class RaivFusion(VisionLanguageModel):
         ids = batch["text_ids"] if text_ids is None else text_ids
         mask = batch["text_mask"] if text_mask is None else text_mask
         text = self.text_states(ids, mask)
+        if batch["frames"].shape[1] == 1:  # one visual input: video-text matching (itm pre-training)
+            return self.itm_head(self._one_pass(batch, text, mask, 0)[0]).squeeze(-1)
         pooled = getattr(self, f"_fuse_{self.fusion}")(batch, text, mask)
         return self.head(pooled).squeeze(-1)
 
@@ -109,13 +115,14 @@ class RaivFusion(VisionLanguageModel):
         return pooled, text_out, visual_out, visual_mask
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
-        """BCE of the statement's logit against the True/False label."""
+        """BCE of the statement's logit against the True/False label (with one visual input: of the caption's
+        match logit against matched / mismatched)."""
         logits = self.logits(batch)
         loss = F.binary_cross_entropy_with_logits(logits.float(), batch["labels"].float())
         return {"loss": loss, "losses": {"bce": float(loss.detach())}}
 
     def score(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """p(true) of the statement: ``{"score": [B]}``."""
+        """p(true) of the statement (one visual input: p(match) of the caption): ``{"score": [B]}``."""
         return {"score": torch.sigmoid(self.logits(batch).float())}
 
 

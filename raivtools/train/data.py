@@ -19,8 +19,9 @@ from raivtools.io.records import require_fields
 from raivtools.io.store import ArrayStore
 
 #: what each task reads: "pairs" (RAIV True/False), "reason" (RAIV 3-way reasoning), "video-text" (captions with
-#: optional hard negatives), "tsp" (SRL records, pairs mined every epoch), "retrieval" (score only)
-TASKS = ("pairs", "reason", "video-text", "tsp", "retrieval")
+#: optional hard negatives), "tsp" (SRL records, pairs mined every epoch), "itm" (captions, matched and mismatched
+#: anew every epoch), "retrieval" (score only)
+TASKS = ("pairs", "reason", "video-text", "tsp", "itm", "retrieval")
 
 
 @dataclass

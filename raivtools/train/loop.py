@@ -190,14 +190,15 @@ class TrainData:
     train: list[Example]
     val_records: list[tuple[str, int, dict[str, Any]]]  # located validation records (scored whole each epoch)
     skipped: int  # training records left out for lack of features
-    miner: Any = None  # tsp: a PairMiner that mines new pairs every epoch
-    miner_items: int = 0  # tsp: SRL items the miner pairs up
+    miner: Any = None  # tsp / itm: makes new examples every epoch (a PairMiner, a CaptionMatcher)
+    miner_items: int = 0  # tsp / itm: items the miner draws from
+    val_examples: list[Example] | None = None  # itm: fixed matched / mismatched validation examples
 
     def epoch_examples(self, config: TrainConfig, epoch: int, features: FeatureSource) -> list[Example]:
-        """This epoch's training examples (tsp mines new pairs every epoch)."""
+        """This epoch's training examples (tsp mines new pairs, itm draws new mismatches, every epoch)."""
         if self.miner is None:
             return self.train
-        return self.miner.examples(rng_for(config.seed, "tsp", epoch), features)
+        return self.miner.examples(rng_for(config.seed, getattr(self.miner, "rng_name", "tsp"), epoch), features)
 
 
 def natural_task(input_kind: str) -> str:
@@ -215,6 +216,8 @@ def load_data(config: TrainConfig, task: str, features: FeatureSource) -> TrainD
     train_located = fraction_of(train_located, config.train_fraction, config.seed)
     if task == "tsp":
         return _tsp_data(config, train_located, val_located)
+    if task == "itm":
+        return _itm_data(config, train_located, val_located, features)
     _, examples = examples_for(task, train_located)
     examples, problems = usable(examples, features)
     for index, reason in list(problems.items())[:5]:
@@ -233,6 +236,15 @@ def _tsp_data(config: TrainConfig, train_located: list, val_located: list) -> Tr
         val_pairs = PairMiner([r for _, _, r in val_located], config.sampling).mine(rng_for(config.seed, "tsp-val"))
     val = [("<tsp-val>", i + 1, record) for i, record in enumerate(val_pairs)]
     return TrainData([], val, 0, miner=miner, miner_items=miner.target)
+
+
+def _itm_data(config: TrainConfig, train_located: list, val_located: list, features: FeatureSource) -> TrainData:
+    """itm: a matcher over the training captions, and validation examples drawn once from the val captions."""
+    from raivtools.train.itm import CaptionMatcher
+
+    matcher = CaptionMatcher(train_located)
+    val = CaptionMatcher(val_located).examples(rng_for(config.seed, "itm-val"), features) if val_located else []
+    return TrainData([], [], 0, miner=matcher, miner_items=matcher.target, val_examples=val)
 
 
 def fraction_of(items: list, fraction: float, seed: int) -> list:
@@ -264,7 +276,7 @@ class Trainer:
         self.task = config.task or natural_task(self.model.input_kind)
         self._check_task()
         self.tokenizer = _tokenizer_for(self.model)
-        visual_inputs = 2 if self.model.input_kind == "pair" else 1
+        visual_inputs = 2 if self.model.input_kind == "pair" and self.task != "itm" else 1
         self.collate = Collator(self.features, self.tokenizer, self.model.config.max_frames, visual_inputs,
                                 tokens=token_source(type(self.model), self.features))
         self.data = load_data(config, self.task, self.features)
@@ -343,7 +355,7 @@ class Trainer:
         return model.to(self.device)
 
     def _check_task(self) -> None:
-        allowed = {"pair": ("pairs", "reason", "tsp"), "video-text": ("video-text",)}[self.model.input_kind]
+        allowed = {"pair": ("pairs", "reason", "tsp", "itm"), "video-text": ("video-text",)}[self.model.input_kind]
         if self.task not in allowed:
             raise InputError(f"--task {self.task}: --arch {self.config.arch} trains on {', '.join(allowed)}")
 
@@ -551,6 +563,8 @@ class Trainer:
 
         from raivtools.score import score_records, validation_metrics
 
+        if self.data.val_examples is not None:
+            return self._validate_examples(self.data.val_examples)
         if not self.data.val_records:
             return {}
         # captions without hard negatives give no AARO acc: retrieval R@1 picks the best epoch instead
@@ -562,6 +576,22 @@ class Trainer:
                                     self.config.precision, task="retrieval" if retrieval else "")
         self.model.train()
         return validation_metrics(records)
+
+    def _validate_examples(self, examples: list[Example]) -> dict[str, float]:
+        """Accuracy and BCE of fixed labelled examples (itm's matched / mismatched captions)."""
+        import torch
+
+        from raivtools import metrics
+        from raivtools.score import binary_cross_entropy, predict
+
+        if not examples:
+            return {}
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            scores = predict(self.model, examples, self.collate, self.config.batch_size, self.device,
+                             self.config.precision)["score"]
+        self.model.train()
+        labels = [bool(e.label) for e in examples]
+        return {"accuracy": metrics.pair_accuracy(labels, scores), "loss": binary_cross_entropy(labels, scores)}
 
     # -------------------------------------------------------------------------------------------- state
 

@@ -1,0 +1,72 @@
+"""``--task itm``: METER's video-text matching pre-training of the RAIV fusion encoder, then pair fine-tuning."""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pytest
+
+from raivtools.io.errors import InputError
+from raivtools.seeding import rng_for
+from raivtools.train.data import FeatureSource
+from raivtools.train.itm import CaptionMatcher
+from raivtools.train.loop import TrainConfig, train
+from tests.factories import write_jsonl
+from tests.train.conftest import TINY
+
+
+def located(records: list[dict]) -> list[tuple[str, int, dict]]:
+    return [("captions.jsonl", i + 1, r) for i, r in enumerate(records)]
+
+
+def test_each_caption_is_matched_and_mismatched_anew_each_epoch(world, feature_store):
+    records = world.video_text_records("train")
+    matcher = CaptionMatcher(located(records))
+    features = FeatureSource(str(feature_store))
+    first = matcher.examples(rng_for(0, "itm", 0), features)
+    second = matcher.examples(rng_for(0, "itm", 1), features)
+    assert len(first) == matcher.target == 2 * len(records)
+    captions = {r["id"]: r["caption"] for r in records}
+    for example in first:
+        own = captions[example.media[0]]
+        assert (example.text == own) == (example.label == 1.0)  # a mismatch never repeats the item's own caption
+    assert [e.text for e in first if e.label == 0.0] != [e.text for e in second if e.label == 0.0]
+    assert first == matcher.examples(rng_for(0, "itm", 0), features)  # seeded
+
+
+def test_matcher_needs_captions(world):
+    with pytest.raises(InputError, match="captions.jsonl:1"):
+        CaptionMatcher(located([{"id": "m000", "statement": "no caption"}]))
+    with pytest.raises(InputError, match="two different captions"):
+        CaptionMatcher(located([{"id": "m000", "caption": "a red ball ✓"}, {"id": "m001", "caption": "a red ball ✓"}]))
+
+
+@pytest.mark.parametrize("arch", ["raiv-late", "raiv-mid"])
+def test_itm_learns_matching_then_fine_tunes_on_pairs(tmp_path, world, feature_store, arch):
+    captions = world.video_text_records("train", list(world.items)[:32]) + world.video_text_records(
+        "val", list(world.items)[32:])
+    write_jsonl(tmp_path / "captions.jsonl", captions)
+    settings = {**TINY, "fusion_layers": 1}
+    config = TrainConfig(arch=arch, task="itm", inputs=[str(tmp_path / "captions.jsonl")], features=str(feature_store),
+                         out=str(tmp_path / "itm"), epochs=16, batch_size=16, lr=1e-3, head_lr_mult=1, seed=0)
+    train(config, settings)
+    lines = [orjson.loads(line) for line in (tmp_path / "itm" / "metrics.jsonl").read_bytes().splitlines()]
+    assert lines[-1]["train_loss"] < lines[0]["train_loss"]
+    assert lines[-1]["val"]["loss"] < 0.65  # matched vs another item's caption: chance is ln 2 = 0.693
+    assert lines[-1]["val"]["accuracy"] > 0.5
+    assert (tmp_path / "itm" / "best.pt").exists()
+
+    write_jsonl(tmp_path / "pairs.jsonl", world.pair_records(32, "train") + world.pair_records(8, "val", seed=2))
+    fine_tune = TrainConfig(arch=arch, inputs=[str(tmp_path / "pairs.jsonl")], features=str(feature_store),
+                            out=str(tmp_path / "pairs"), epochs=1, batch_size=16, init=str(tmp_path / "itm"))
+    trainer = train(fine_tune)
+    assert trainer.task == "pairs" and np.isfinite(trainer.epoch_losses or [0.0]).all()
+    assert "accuracy" in orjson.loads((tmp_path / "pairs" / "metrics.jsonl").read_bytes().splitlines()[-1])["val"]
+
+
+def test_itm_is_for_pair_models(tmp_path, world, feature_store):
+    write_jsonl(tmp_path / "captions.jsonl", world.video_text_records("train"))
+    config = TrainConfig(arch="navero", task="itm", inputs=[str(tmp_path / "captions.jsonl")],
+                         features=str(feature_store), out=str(tmp_path / "run"), epochs=1)
+    with pytest.raises(InputError, match="--task itm"):
+        train(config, {**TINY, "fusion_layers": 1, "video_layers": 1, "embed_dim": 16})
