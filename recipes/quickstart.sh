@@ -4,7 +4,7 @@
 #   -> extract-frames -> train a toy CLIP -> encode -> train (RAIV late fusion; NAVERO vanilla and NAVERO)
 #   -> score -> report
 # Sets up .venv on first use (pinned installs). Prints the tables at the end and writes them as markdown
-# to $OUT/tables.md. About 3 minutes on 2 idle cores once .venv exists (measured: 2m44s, N=1000, EPOCHS=12).
+# to $OUT/tables.md. About 10 minutes on 2 cores once .venv exists (measured: 9m54s, N=1000, EPOCHS=12, CLIP_EPOCHS=40).
 #
 #   bash recipes/quickstart.sh                 # everything under runs/quickstart
 #   OUT=/tmp/qs N=400 EPOCHS=4 bash recipes/quickstart.sh   # smaller and faster
