@@ -221,12 +221,18 @@ def test_init_text_copies_an_open_clip_text_tower(tmp_path):
 
 
 @pytest.mark.parametrize("arch", RAIV_ARCHS)
-def test_every_parameter_gets_a_gradient(arch):
-    # DDP runs RAIV models without searching for unused parameters: each one must take part in the loss
+def test_only_the_other_tasks_head_sits_idle(arch):
+    # pair training leaves the itm head idle and itm pre-training the pair head (and mid fusion's extra layers):
+    # DDP must look for unused parameters, and nothing else may go without a gradient
     model = build_model(arch, **TINY, fusion_layers=1)
     model(make_batch(2))["loss"].backward()
     unused = [name for name, p in model.named_parameters() if p.grad is None]
-    assert not unused and not model.ddp_find_unused_parameters
+    assert unused and all(name.startswith("itm_head.") for name in unused) and model.ddp_find_unused_parameters
+    model.zero_grad(set_to_none=True)
+    model(make_batch(1))["loss"].backward()
+    unused = [name for name, p in model.named_parameters() if p.grad is None]
+    assert all(name.startswith(("head.", "mid", "pass_embedding")) for name in unused), unused
+    assert all(p.grad is not None for name, p in model.named_parameters() if name.startswith("itm_head."))
 
 
 @pytest.mark.parametrize("losses", ["navero", "vanilla", "neg-vtm"])
