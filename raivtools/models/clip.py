@@ -89,6 +89,10 @@ class Clip(VisionLanguageModel):
         if name not in open_clip.list_models():
             raise InputError(f"clip: unknown open_clip model {config.clip_model!r}; pass a name from "
                              "open_clip.list_models() or an architecture .json file")
+        text_config = (open_clip.get_model_config(name) or {}).get("text_cfg", {})
+        if text_config.get("hf_tokenizer_name") or text_config.get("hf_model_name"):
+            raise InputError(f"clip: {name} reads text with a Hugging Face tokenizer; raiv tokenizes with open_clip's "
+                             "BPE, so use a CLIP whose text tower is open_clip's own (ViT-B-32, ViT-L-14, ...)")
         with quiet_open_clip():
             self.clip = open_clip.create_model(name, pretrained=config.clip_pretrained or None)
         if not hasattr(self.clip, "encode_text") or not hasattr(self.clip, "logit_scale"):

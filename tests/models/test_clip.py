@@ -118,6 +118,11 @@ def test_clip_settings_name_missing_files(picture_world, tmp_path):
         train(config, {"clip_model": str(tmp_path / "missing.json")})
     with pytest.raises(InputError, match="no such checkpoint file"):
         train(config, {"clip_model": str(picture_world["config"]), "clip_pretrained": str(tmp_path / "none.pt")})
+    architecture = tiny_open_clip_config()
+    architecture["text_cfg"]["hf_tokenizer_name"] = "some-org/some-tokenizer"
+    (tmp_path / "hf-tokenized-clip.json").write_text(json.dumps(architecture), encoding="utf-8")
+    with pytest.raises(InputError, match="Hugging Face tokenizer"):
+        train(config, {"clip_model": str(tmp_path / "hf-tokenized-clip.json")})
 
 
 def test_collator_keeps_pixels_uint8_and_refuses_mixed_sizes(picture_world, tmp_path):
