@@ -58,6 +58,11 @@ def register_model_config(path: str) -> str:
     return Path(path).stem
 
 
+def open_clip_name(model: str) -> str:
+    """The open_clip model name of ``model``: a name as it is, an architecture ``.json`` registered under its stem."""
+    return register_model_config(model) if model.endswith(".json") else model
+
+
 def _weights_help(spec: ClipSpec) -> str:
     return (
         "pass a local checkpoint (--pretrained /path/to/open_clip_pytorch_model.bin, or --model local-dir:DIR "

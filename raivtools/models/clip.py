@@ -4,8 +4,8 @@
 trains an open_clip model (any open_clip name, or an architecture JSON such as ``recipes/lib/toy-clip.json``) on
 (frame, caption) records: each step shows one random frame of each clip (the middle one at evaluation), and the
 loss is CLIP's symmetric InfoNCE with a learnable temperature (captions of the same media item are all
-positives, as in :func:`raivtools.models.navero.vtc_loss`). The best weights are also written as a plain open_clip
-checkpoint, ``RUN/open_clip.pt`` (plus ``RUN/<name>.json`` for a JSON architecture), which ``raiv encode
+positives, as in :func:`raivtools.models.navero.vtc_loss`). At the end of the run the best weights are also written
+as a plain open_clip checkpoint, ``RUN/open_clip.pt`` (plus ``RUN/<name>.json`` for a JSON architecture), which ``raiv encode
 --pretrained`` and ``raiv train --init-text`` load like any other open_clip checkpoint.
 
 This is what makes the toy benchmark a faithful miniature: its frames are encoded by a CLIP that has seen
@@ -61,15 +61,6 @@ class ClipConfig(ModelConfig):
             self.clip_pretrained = str(path.resolve())
 
 
-def open_clip_name(model: str) -> str:
-    """The open_clip model name of ``model`` (a name, or an architecture .json registered under its stem)."""
-    if model.endswith(".json"):
-        from raivtools.media.clip import register_model_config
-
-        return register_model_config(model)
-    return model
-
-
 @register("clip")
 class Clip(VisionLanguageModel):
     """An open_clip model with CLIP's contrastive loss, reading uint8 frames ``[B, 1, K, H, W, 3]``."""
@@ -83,7 +74,7 @@ class Clip(VisionLanguageModel):
         super().__init__(config)
         import open_clip
 
-        from raivtools.media.clip import normalization_constants, pixel_settings, quiet_open_clip
+        from raivtools.media.clip import normalization_constants, open_clip_name, pixel_settings, quiet_open_clip
 
         name = open_clip_name(config.clip_model)
         if name not in open_clip.list_models():
@@ -165,13 +156,15 @@ class Clip(VisionLanguageModel):
 
     # ------------------------------------------------------------------------------------------- export
 
-    def export(self, run_dir: Path) -> Path:
-        """Writes the open_clip weights as ``run_dir/open_clip.pt`` (and a JSON architecture beside it, under
-        its own file name) and returns the checkpoint path."""
+    def export(self, run_dir: Path, state: dict[str, torch.Tensor]) -> Path:
+        """Writes the open_clip weights of ``state`` (a state dict of this model, e.g. best.pt's) as
+        ``run_dir/open_clip.pt`` (and a JSON architecture beside it, under its own file name) and returns the
+        checkpoint path."""
         from raivtools.train.checkpoint import save_checkpoint
 
         path = Path(run_dir) / EXPORT_NAME
-        save_checkpoint(path, {key: value.detach().cpu() for key, value in self.clip.state_dict().items()})
+        save_checkpoint(path, {key.removeprefix("clip."): value.detach().cpu() for key, value in state.items()
+                               if key.startswith("clip.")})
         if self.config.clip_model.endswith(".json"):
             target = Path(run_dir) / Path(self.config.clip_model).name
             if not target.exists():

@@ -346,15 +346,11 @@ def open_clip_text_settings(spec: str) -> dict[str, object]:
 
 
 def _register_config_file(name: str) -> str:
-    if name.endswith(".json"):
-        import open_clip
+    from raivtools.media.clip import open_clip_name
 
-        path = Path(name)
-        if not path.exists():
-            raise InputError(f"--init-text: no such model config file {name}")
-        open_clip.add_model_config(path)
-        return path.stem
-    return name
+    if name.endswith(".json") and not Path(name).exists():
+        raise InputError(f"--init-text: no such model config file {name}")
+    return open_clip_name(name)
 
 
 def load_open_clip_text_tower(encoder: TextEncoder, spec: str) -> None:

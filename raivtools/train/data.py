@@ -306,13 +306,13 @@ class Collator:
         picked = [[self.features.get(m)[i] for m, i in zip(e.media, row)] for e, row in zip(examples, chosen)]
         longest = max(a.shape[0] for row in picked for a in row)
         first = picked[0][0]
+        if any(a.shape[1:] != first.shape[1:] for row in picked for a in row):
+            raise InputError(f"{self.features.store.root}: frames of different sizes in one batch; extract them "
+                             "with a fixed --size (not --keep-aspect) for models that read pixels")
         # features become float32; a frame store's uint8 pixels stay uint8 (4x smaller; models normalise them)
         dtype = np.uint8 if first.dtype == np.uint8 else np.float32
         frames = np.zeros((len(examples), self.visual_inputs, longest, *first.shape[1:]), dtype)
         mask = np.zeros((len(examples), self.visual_inputs, longest), bool)
-        if any(a.shape[1:] != first.shape[1:] for row in picked for a in row):
-            raise InputError(f"{self.features.store.root}: frames of different sizes in one batch; extract them "
-                             "with a fixed --size (not --keep-aspect) for models that read pixels")
         for b, row in enumerate(picked):
             if len(row) != self.visual_inputs:
                 raise InputError(f"record at position {examples[b].index}: this model needs {self.visual_inputs} "

@@ -28,7 +28,7 @@ class CaptionMatcher:
         records: located records ``(file, line, record)`` with ``id`` and ``caption``.
     """
 
-    rng_name = "itm"
+    rng_name = "itm"  # each epoch's mismatches are drawn from rng_for(seed, rng_name, epoch)
 
     def __init__(self, records: list[tuple[str, int, dict[str, Any]]]):
         self.items: list[tuple[int, str, str]] = []  # (record index, media id, caption)

@@ -198,7 +198,7 @@ class TrainData:
         """This epoch's training examples (tsp mines new pairs, itm draws new mismatches, every epoch)."""
         if self.miner is None:
             return self.train
-        return self.miner.examples(rng_for(config.seed, getattr(self.miner, "rng_name", "tsp"), epoch), features)
+        return self.miner.examples(rng_for(config.seed, self.miner.rng_name, epoch), features)
 
 
 def natural_task(input_kind: str) -> str:
@@ -389,15 +389,17 @@ class Trainer:
             if train_loss is None:
                 return last_line
             last_line = self._end_epoch(train_loss)
-        if self.best is None:  # no validation picked a best epoch: the last weights are the result
-            self._export()
+        self._export()
         return last_line
 
     def _export(self) -> None:
-        """Models that are also a standalone artefact (``clip``: an open_clip checkpoint) write it, rank 0."""
+        """Models that are also a standalone artefact (``clip``: an open_clip checkpoint) write it once, from
+        best.pt (the last weights when no validation picked a best epoch), rank 0."""
         if not self.dist.is_main or not hasattr(self.model, "export"):
             return
-        path = self.model.export(self.run_dir)
+        best = self.run_dir / ckpt.BEST
+        state = ckpt.load_checkpoint(best)["model"] if best.exists() else self.model.state_dict()
+        path = self.model.export(self.run_dir, state)
         log(f"raiv train: wrote {path}; encode with it: raiv encode ... {self.model.encode_hint(self.run_dir)}")
 
     def _prepare_run_dir(self) -> None:
@@ -541,7 +543,6 @@ class Trainer:
             if improved:
                 ckpt.save_checkpoint(self.run_dir / ckpt.BEST, {"model": self.model.state_dict(), "epoch": self.epoch,
                                                                 "step": self.step, "val": val})
-                self._export()
         self.dist.barrier()
         return line
 

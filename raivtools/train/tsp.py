@@ -39,6 +39,8 @@ class PairMiner:
         pairs_per_item: pairs per item and epoch (the paper retrieves one partner per instance).
     """
 
+    rng_name = "tsp"  # each epoch's pairs are drawn from rng_for(seed, rng_name, epoch)
+
     def __init__(self, srl_records: list[dict[str, Any]], sampling: str = "cond", pairs_per_item: float = 1.0):
         if sampling not in SAMPLINGS:
             raise InputError(f"--sampling {sampling!r}: choose cond or rand")
