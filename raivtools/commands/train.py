@@ -58,9 +58,11 @@ def main(inputs, features, arch, out, task, val, epochs, batch_size, lr, head_lr
          init_run, sampling, log_every, save_every, resume):
     """Train --arch on RECORDS with features from --features; write a run directory.
 
-    Reads pair records (make-pairs) or video-text records (make-pairs --kind vid-text, negate), or SRL records
-    for --task tsp; records with split "train" (or none) train, split "val" validates each epoch. Writes
-    --out/config.json, metrics.jsonl (one line per epoch), last.pt and best.pt; nothing on stdout.
+    Reads pair records (make-pairs) or video-text records (make-pairs --kind vid-text, negate), SRL records
+    for --task tsp, or caption records for --task itm and --arch clip (whose --features is a frame store from
+    extract-frames); records with split "train" (or none) train, split "val" validates each epoch. Writes
+    --out/config.json, metrics.jsonl (one line per epoch), last.pt and best.pt (--arch clip: also
+    open_clip.pt for raiv encode); nothing on stdout.
     Runs under torchrun for several GPUs or nodes. A NaN/inf loss stops the run (exit 3) naming the step.
 
     \b
@@ -69,6 +71,8 @@ def main(inputs, features, arch, out, task, val, epochs, batch_size, lr, head_lr
       raiv train aaro.jsonl --features feats/ --arch navero --loss vanilla --out runs/vanilla
       raiv train srl.jsonl --features feats/ --arch raiv-mid --task tsp --out runs/tsp
       raiv train pairs.jsonl --features feats/ --arch raiv-mid --init runs/tsp --out runs/ft
+      raiv train captions.jsonl --features feats/ --arch raiv-late --task itm --out runs/itm
+      raiv train media.frames.jsonl --features frames/ --arch clip --set clip_model=ViT-B-32 --out runs/clip
       torchrun --nproc-per-node 4 -m raivtools train pairs.jsonl --features feats/ --arch raiv-late --out runs/ddp
     """
     from raivtools.io.report import log
