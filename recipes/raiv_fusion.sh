@@ -8,8 +8,9 @@
 # Toy: DATA=toy. ARCHS, FRACTIONS and TSP=1|0 pick the grid.
 #
 # Runs, per arch and fraction:
-#   raiv train pairs.jsonl --arch raiv-<fusion> --train-fraction F                 --out runs/<kind>-pairs-<fusion>-F
-#   raiv train srl.jsonl --arch raiv-<fusion> --task tsp --sampling cond           --out runs/tsp-raiv-<fusion>-cond
+#   raiv train srl.jsonl --arch raiv-<fusion> --task itm                           --out runs/itm-raiv-<fusion>
+#   raiv train pairs.jsonl --arch raiv-<fusion> --train-fraction F --init runs/itm-... --out runs/<kind>-pairs-<fusion>-F
+#   raiv train srl.jsonl --arch raiv-<fusion> --task tsp --sampling cond --init runs/itm-... --out runs/tsp-raiv-<fusion>-cond
 #   raiv train pairs.jsonl --arch raiv-<fusion> --train-fraction F --init runs/tsp-... --out runs/...-tsp-F
 #
 # The paper (accuracy@1 on IP2P):
@@ -35,7 +36,7 @@ for arch in $ARCHS; do
   label="${arch#raiv-}"; label="${label^}"
   variants=(notsp); [ "$TSP" = 1 ] && variants+=(tsp)
   for variant in "${variants[@]}"; do
-    init=(); row="$label"
+    init=(--init "$(itm_run "$arch")"); row="$label"
     if [ "$variant" = tsp ]; then init=(--init "$(tsp_run "$arch" cond)"); row="$label + TSP"; fi
     for fraction in $FRACTIONS; do
       name="$arch-$variant-$fraction"

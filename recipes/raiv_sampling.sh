@@ -5,8 +5,9 @@
 # Toy: DATA=toy. KINDS, TASKS, ARCH pick the grid. With the same OUT as raiv_tsp.sh, its cond runs are reused.
 #
 # Runs:
-#   raiv train srl.jsonl --arch raiv-late --task tsp --sampling cond --out runs/tsp-raiv-late-cond
-#   raiv train srl.jsonl --arch raiv-late --task tsp --sampling rand --out runs/tsp-raiv-late-rand
+#   raiv train srl.jsonl --arch raiv-late --task itm --out runs/itm-raiv-late   (stands in for METER's pre-training)
+#   raiv train srl.jsonl --arch raiv-late --task tsp --sampling cond --init runs/itm-raiv-late --out runs/tsp-raiv-late-cond
+#   raiv train srl.jsonl --arch raiv-late --task tsp --sampling rand --init runs/itm-raiv-late --out runs/tsp-raiv-late-rand
 #   raiv train <kind>.jsonl --task <task> --init runs/tsp-raiv-late-<sampling> --out runs/<kind>-<task>-<sampling>
 #
 # The paper (accuracy@1, TSP on COCO + VTX):

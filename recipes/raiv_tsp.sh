@@ -7,8 +7,9 @@
 # Toy: DATA=toy (task-specific pre-training on the toy train split). KINDS, TASKS, ARCH pick the grid.
 #
 # Runs, per kind (im-im, im-vid, vid-vid) and task (pairs = Table 2, reason = Table 3):
-#   raiv train srl.jsonl --arch raiv-late --task tsp --sampling cond --out runs/tsp-raiv-late-cond
-#   raiv train <kind>.jsonl --arch raiv-late --task <task>                    --out runs/<kind>-<task>-notsp
+#   raiv train srl.jsonl --arch raiv-late --task itm --out runs/itm-raiv-late   (stands in for METER's pre-training)
+#   raiv train srl.jsonl --arch raiv-late --task tsp --sampling cond --init runs/itm-raiv-late --out runs/tsp-raiv-late-cond
+#   raiv train <kind>.jsonl --arch raiv-late --task <task> --init runs/itm-... --out runs/<kind>-<task>-notsp
 #   raiv train <kind>.jsonl --arch raiv-late --task <task> --init runs/tsp-... --out runs/<kind>-<task>-cond
 # and scores each on the kind's test split.
 #
@@ -29,7 +30,7 @@ source "$(dirname "$0")/lib/raiv.sh"
 mkdir -p "$OUT"
 raiv_inputs
 
-finetune_grid notsp
+finetune_grid notsp --init "$(itm_run "$ARCH")"
 tsp="$(tsp_run "$ARCH" cond)"
 finetune_grid cond --init "$tsp"
 

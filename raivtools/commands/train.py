@@ -50,12 +50,16 @@ TASK_CHOICES = ("pairs", "reason", "video-text", "tsp", "itm")
               help="Start from this run's last.pt (fine-tune after --task tsp).")
 @click.option("--sampling", type=click.Choice(("cond", "rand")), default="cond", show_default=True,
               help="tsp: pair items sharing an object (cond) or random items (rand).")
+@click.option("--pairs-per-item", type=float, default=1.0, show_default=True,
+              help="tsp: statements mined per training item and epoch.")
+@click.option("--itm-candidates", type=int, default=16, show_default=True,
+              help="itm: the mismatched caption is the most word-sharing of this many random captions (1: random).")
 @click.option("--log-every", type=int, default=0, help="Also log a step line every N optimizer steps.")
 @click.option("--save-every", type=int, default=0, help="Also save last.pt every N optimizer steps.")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out from its last.pt.")
 def main(inputs, features, arch, out, task, val, epochs, batch_size, lr, head_lr_mult, weight_decay, warmup,
          grad_accum, clip_norm, precision, train_fraction, seed, device, frames, loss, settings, init_text,
-         init_run, sampling, log_every, save_every, resume):
+         init_run, sampling, pairs_per_item, itm_candidates, log_every, save_every, resume):
     """Train --arch on RECORDS with features from --features; write a run directory.
 
     Reads pair records (make-pairs) or video-text records (make-pairs --kind vid-text, negate), SRL records
@@ -87,7 +91,8 @@ def main(inputs, features, arch, out, task, val, epochs, batch_size, lr, head_lr
         arch=arch, inputs=list(inputs) or ["-"], features=features, out=out, task=task or "", val=list(val),
         epochs=epochs, batch_size=batch_size, lr=lr, head_lr_mult=head_lr_mult, weight_decay=weight_decay,
         warmup=warmup, grad_accum=grad_accum, clip_norm=clip_norm, precision=precision,
-        train_fraction=train_fraction, seed=seed, device=device, sampling=sampling, init=init_run,
+        train_fraction=train_fraction, seed=seed, device=device, sampling=sampling, pairs_per_item=pairs_per_item,
+        itm_candidates=itm_candidates, init=init_run,
         log_every=log_every, save_every=save_every, resume=resume,
     )
     try:

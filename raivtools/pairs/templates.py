@@ -108,6 +108,14 @@ REASONS = {
     },
 }
 
+#: one-visual-input sentences stating a fact (``raiv train --task itm`` matches them against one video)
+FACT_SENTENCES = {
+    "object": ("There {is} {a_obj}.", "{A_obj} {is} present."),
+    "action": ("Someone is {ving}.",),
+    "action_entity": ("{Agent} {be} {ving} {entity}.",),
+    "action_location": ("Someone is {ving} {loc}.",),
+}
+
 #: pair kind -> how its sides are named
 SIDE_WORDS = {
     "im-im": {"both": "both images", "left": "the left image", "right": "the right image",

@@ -5,13 +5,16 @@ The RAIV models start from METER, pre-trained with image-text matching (and MLM)
 Tables 2-3), because one True/False label for two visual inputs is too sparse a signal to learn grounding from.
 Where no METER checkpoint exists (the toy benchmark, or new features) ``raiv train --task itm`` pre-trains the
 same co-attention encoder on captioned media: every epoch each caption is shown with its own video (match) and
-with the caption of another item (no match, drawn anew each epoch, as METER draws its ITM negatives), one visual
-input per pass, a matching head on METER's pooled output, BCE. Fine-tune (or run task-specific pre-training)
-after it with ``--init RUN_DIR``.
+with the caption of another item (no match, drawn anew each epoch, as METER draws its ITM negatives; the most
+word-sharing of a few random captions, so that one differing fact has to be seen), and, for records with
+semantic roles, one of the item's facts as a sentence with a fact the item does not show (see
+:class:`FactStatements`); one visual input per pass, a matching head on METER's pooled output, BCE. Fine-tune
+(or run task-specific pre-training) after it with ``--init RUN_DIR``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -20,34 +23,107 @@ from raivtools.io.errors import InputError
 from raivtools.io.records import require_fields
 from raivtools.train.data import Example, FeatureSource, assign_video_keys, usable
 
+WORD = re.compile(r"[^\W_]+")
+
+
+class FactStatements:
+    """Single-video statements of the facts make-pairs' templates talk about, true or checked false of an item.
+
+    Pair statements ask about one fact at a time ("Only the left video shows someone jumping"): an object, an
+    action, an action with its entity or its place. Matching whole captions teaches the fusion too little of that
+    (a caption of another item differs in many facts at once), so each item is also shown one of its facts as a
+    sentence ("Someone is jumping.") and a fact of another item that its own annotations do not mention (make-pairs'
+    absence rule, so a negative is never true of the video). The facts come from make-pairs' item table.
+
+    Args:
+        records: records with ``id``, ``srl``, ``objects`` and ``video`` or ``image``.
+    """
+
+    def __init__(self, records: list[dict[str, Any]]):
+        from raivtools import pairs
+
+        self.pairs = pairs
+        self.table = pairs.table_from_records(records)
+        self.row_of = {str(ref["id"]): row for row, ref in enumerate(self.table.refs)}
+        self.families = [family for family in pairs.FAMILIES
+                         if any(self.table.present[family][row] for row in range(len(self.table)))]
+
+    def draw(self, media_id: str, rng: np.random.Generator) -> tuple[str, str] | None:
+        """(a true statement, a false statement) about the item, or None when it has no usable fact."""
+        row = self.row_of.get(media_id)
+        if row is None:
+            return None
+        families = [f for f in self.families if self.table.present[f][row]]
+        if not families:
+            return None
+        family = families[int(rng.integers(len(families)))]
+        own = self.table.present[family][row]
+        true_fact = own[int(rng.integers(len(own)))]
+        for _ in range(32):  # another item's fact of the same family that this item's group does not mention
+            other = self.table.present[family][int(rng.integers(len(self.table)))]
+            if other:
+                false_fact = other[int(rng.integers(len(other)))]
+                if self.pairs.is_absent(self.table, row, family, false_fact):
+                    return self._sentence(family, true_fact, rng), self._sentence(family, false_fact, rng)
+        return None
+
+    def _sentence(self, family: str, fact_id: int, rng: np.random.Generator) -> str:
+        from raivtools.pairs.templates import FACT_SENTENCES
+
+        texts = FACT_SENTENCES[family]
+        fact = self.table.facts[family].values[fact_id]
+        return self.pairs.realise(texts[int(rng.integers(len(texts)))], "vid-vid", family, fact)
+
 
 class CaptionMatcher:
     """Matched and mismatched (media, caption) examples of a fixed set of caption records, one call per epoch.
 
     Args:
         records: located records ``(file, line, record)`` with ``id`` and ``caption``.
+        hard_candidates: the mismatched caption is the one sharing the most words with the item's own among this
+            many random other captions (1: a random caption).
     """
 
     rng_name = "itm"  # each epoch's mismatches are drawn from rng_for(seed, rng_name, epoch)
 
-    def __init__(self, records: list[tuple[str, int, dict[str, Any]]]):
+    def __init__(self, records: list[tuple[str, int, dict[str, Any]]], hard_candidates: int = 1):
         self.items: list[tuple[int, str, str]] = []  # (record index, media id, caption)
         for index, (name, line, record) in enumerate(records):
             require_fields(record, ("id", "caption"), f"{name}:{line}")
             self.items.append((index, str(record["id"]), str(record["caption"])))
         if len({caption for _, _, caption in self.items}) < 2:
             raise InputError("--task itm needs captioned records with at least two different captions")
-        self.target = 2 * len(self.items)  # examples per epoch: a match and a mismatch per item
+        self.words = [set(WORD.findall(caption.lower())) for _, _, caption in self.items]
+        self.hard_candidates = max(1, hard_candidates)
+        with_roles = all("srl" in record and "objects" in record for _, _, record in records)
+        self.facts = FactStatements([record for _, _, record in records]) if with_roles else None
+        # examples per epoch: a caption match and mismatch per item, and a fact statement true and false of it
+        self.target = (4 if self.facts else 2) * len(self.items)
 
     def examples(self, rng: np.random.Generator, features: FeatureSource) -> list[Example]:
         """Each item with its own caption (label 1) and with another item's different caption (label 0)."""
         examples: list[Example] = []
-        count = len(self.items)
-        for index, media_id, caption in self.items:
-            other = caption
-            while other == caption:  # a different caption, so the negative is a true mismatch
-                other = self.items[int(rng.integers(count))][2]
+        for position, (index, media_id, caption) in enumerate(self.items):
             examples.append(Example(index, (media_id,), caption, 1.0))
-            examples.append(Example(index, (media_id,), other, 0.0))
+            examples.append(Example(index, (media_id,), self._mismatch(position, rng), 0.0))
+            statements = self.facts.draw(media_id, rng) if self.facts else None
+            if statements:
+                examples.append(Example(index, (media_id,), statements[0], 1.0))
+                examples.append(Example(index, (media_id,), statements[1], 0.0))
         assign_video_keys(examples)
         return usable(examples, features)[0]
+
+    def _mismatch(self, position: int, rng: np.random.Generator) -> str:
+        """Another item's different caption (so the negative is a true mismatch), the most word-sharing one of
+        ``hard_candidates`` random draws: a caption that differs in one fact makes the fusion ground every word,
+        where a random one can often be told apart by the place alone."""
+        caption, words = self.items[position][2], self.words[position]
+        best, best_overlap = None, -1
+        for _ in range(self.hard_candidates):
+            other = int(rng.integers(len(self.items)))
+            while self.items[other][2] == caption:
+                other = int(rng.integers(len(self.items)))
+            overlap = len(words & self.words[other])
+            if overlap > best_overlap:
+                best, best_overlap = other, overlap
+        return self.items[best][2]

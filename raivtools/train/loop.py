@@ -72,6 +72,8 @@ class TrainConfig:
     seed: int = 0  # every random choice follows it
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     bucket_batches: int = 50  # batches per length-sorting pool (bigger = less padding, less randomness)
+    itm_candidates: int = 16  # itm: the mismatched caption is the most word-sharing of this many random ones
+    pairs_per_item: float = 1.0  # tsp: statements mined per training item and epoch
     sampling: str = "cond"  # tsp: pair a media item with one sharing an object (cond) or with any (rand)
     init: str = ""  # run directory whose last.pt initialises the model (fine-tuning after tsp)
     log_every: int = 0  # also log a "step" line every N optimizer steps (0 = epoch lines only)
@@ -230,7 +232,7 @@ def _tsp_data(config: TrainConfig, train_located: list, val_located: list) -> Tr
     from raivtools.train.tsp import PairMiner, check_tsp_available
 
     check_tsp_available()
-    miner = PairMiner([r for _, _, r in train_located], config.sampling)
+    miner = PairMiner([r for _, _, r in train_located], config.sampling, config.pairs_per_item)
     val_pairs: list[dict[str, Any]] = []
     if val_located:
         val_pairs = PairMiner([r for _, _, r in val_located], config.sampling).mine(rng_for(config.seed, "tsp-val"))
@@ -242,8 +244,8 @@ def _itm_data(config: TrainConfig, train_located: list, val_located: list, featu
     """itm: a matcher over the training captions, and validation examples drawn once from the val captions."""
     from raivtools.train.itm import CaptionMatcher
 
-    matcher = CaptionMatcher(train_located)
-    val = CaptionMatcher(val_located).examples(rng_for(config.seed, "itm-val"), features) if val_located else []
+    matcher = CaptionMatcher(train_located, config.itm_candidates)
+    val = CaptionMatcher(val_located, config.itm_candidates).examples(rng_for(config.seed, "itm-val"), features) if val_located else []
     return TrainData([], [], 0, miner=matcher, miner_items=matcher.target, val_examples=val)
 
 

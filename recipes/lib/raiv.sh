@@ -51,10 +51,20 @@ raiv_inputs() {
 # pair_file KIND: the pair records of a kind (im-im -> $PAIRS_DIR/im_im.jsonl).
 pair_file() { echo "$PAIRS_DIR/${1//-/_}.jsonl"; }
 
-# tsp_run ARCH SAMPLING: task-specific pre-training (`--task tsp`), once per arch and sampling; prints the run dir.
+# itm_run ARCH: the stand-in for METER's pre-training that RAIV fine-tunes (no METER checkpoint loads here):
+# `--task itm` on the pre-training media's captions and their facts, once per arch; prints the run dir.
+itm_run() {
+  local run="$OUT/runs/itm-$1"
+  train_run "$run" "$TSP_SRL" --features "$TSP_FEATS" --arch "$1" --task itm >&2
+  echo "$run"
+}
+
+# tsp_run ARCH SAMPLING: task-specific pre-training (`--task tsp`) from itm_run's encoder, once per arch and
+# sampling; prints the run dir.
 tsp_run() {
-  local run="$OUT/runs/tsp-$1-$2"
-  train_run "$run" "$TSP_SRL" --features "$TSP_FEATS" --arch "$1" --task tsp --sampling "$2" >&2
+  local run="$OUT/runs/tsp-$1-$2" itm
+  itm="$(itm_run "$1")"
+  train_run "$run" "$TSP_SRL" --features "$TSP_FEATS" --arch "$1" --task tsp --sampling "$2" --init "$itm" >&2
   echo "$run"
 }
 

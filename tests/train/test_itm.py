@@ -48,7 +48,8 @@ def test_itm_learns_matching_then_fine_tunes_on_pairs(tmp_path, world, feature_s
     write_jsonl(tmp_path / "captions.jsonl", captions)
     settings = {**TINY, "fusion_layers": 1}
     config = TrainConfig(arch=arch, task="itm", inputs=[str(tmp_path / "captions.jsonl")], features=str(feature_store),
-                         out=str(tmp_path / "itm"), epochs=16, batch_size=16, lr=1e-3, head_lr_mult=1, seed=0)
+                         out=str(tmp_path / "itm"), epochs=16, batch_size=16, lr=1e-3, head_lr_mult=1, seed=0,
+                         itm_candidates=1)
     train(config, settings)
     lines = [orjson.loads(line) for line in (tmp_path / "itm" / "metrics.jsonl").read_bytes().splitlines()]
     assert lines[-1]["train_loss"] < lines[0]["train_loss"]
@@ -70,3 +71,62 @@ def test_itm_is_for_pair_models(tmp_path, world, feature_store):
                          features=str(feature_store), out=str(tmp_path / "run"), epochs=1)
     with pytest.raises(InputError, match="--task itm"):
         train(config, {**TINY, "fusion_layers": 1, "video_layers": 1, "embed_dim": 16})
+
+
+def test_mismatches_share_words_with_the_caption_when_asked(world, feature_store):
+    records = world.video_text_records("train")
+    features = FeatureSource(str(feature_store))
+    captions = {r["id"]: set(r["caption"].split()) for r in records}
+
+    def mean_overlap(candidates: int) -> float:
+        examples = CaptionMatcher(located(records), candidates).examples(rng_for(0, "itm", 0), features)
+        return float(np.mean([len(captions[e.media[0]] & set(e.text.split())) for e in examples if e.label == 0.0]))
+
+    assert mean_overlap(16) > mean_overlap(1) + 0.3  # "a red ball" is mismatched by "a red cube", not "a blue cone"
+    assert mean_overlap(16) < 3  # and never by its own caption
+
+
+def srl_caption_records(world) -> list[dict]:
+    """Captioned records with semantic roles and objects (as `raiv srl` writes them), one unicode item."""
+    verbs = {"ball": "roll", "cube": "sit", "cone": "stand", "ring": "spin"}
+    records = []
+    for media_id, (colour, shape) in world.items.items():
+        noun = "crème brûlée" if media_id == "m001" else shape
+        records.append({
+            "id": media_id, "video": f"{media_id}.mp4", "caption": f"a {colour} {noun} {verbs[shape]}s on a table",
+            "srl": [{"verb": verbs[shape], "sense": None,
+                     "roles": {"ARG1": f"a {colour} {noun}", "ARGM-LOC": "a table"}}],
+            "objects": [noun, "table"],
+        })
+    return records
+
+
+def test_records_with_roles_add_a_true_and_a_false_fact_statement(world, feature_store):
+    from raivtools.text.english import gerund
+
+    records = srl_caption_records(world)
+    matcher = CaptionMatcher(located(records))
+    examples = matcher.examples(rng_for(0, "itm", 0), FeatureSource(str(feature_store)))
+    assert len(examples) == matcher.target == 4 * len(records)
+    captions = {r["caption"] for r in records}
+    facts = [e for e in examples if e.text not in captions]
+    assert len(facts) == 2 * len(records)
+    for example in facts:
+        record = records[example.index]
+        noun, verb = record["objects"][0], record["srl"][0]["verb"]
+        own = noun in example.text or gerund(verb) in example.text
+        # a false statement names another item's object or action, never one its own annotations mention
+        if example.label == 0.0:
+            assert not own, (example.text, record["caption"])
+        else:
+            assert own or example.text in ("There is a table.", "A table is present."), example.text
+    assert any("crème brûlée" in e.text for e in facts)
+
+
+def test_fact_statements_need_wellformed_roles(world):
+    records = srl_caption_records(world)
+    records[3]["srl"] = "not a list"
+    with pytest.raises(InputError, match="'srl' must be a list"):
+        CaptionMatcher(located(records))
+    captions_only = [{k: v for k, v in r.items() if k not in ("srl", "objects")} for r in srl_caption_records(world)]
+    assert CaptionMatcher(located(captions_only)).target == 2 * len(captions_only)  # no roles: captions only

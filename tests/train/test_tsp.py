@@ -41,6 +41,7 @@ def test_pairs_are_mined_anew_each_epoch_and_fine_tuning_starts_from_them(tmp_pa
     assert first and {"left", "right", "statement", "label", "template"} <= set(first[0])
     assert [r["statement"] for r in first] != [r["statement"] for r in second]
     assert first == miner.mine(np.random.default_rng(0))
+    assert PairMiner(records[:32], "cond", pairs_per_item=3).target == 3 * miner.target  # --pairs-per-item
     inputs = write_jsonl(tmp_path / "srl.jsonl", records)
     common = {"features": str(feature_store), "epochs": 2, "batch_size": 8, "lr": 2e-3, "seed": 1}
     fields = {**TINY, "fusion_layers": 1}
