@@ -5,11 +5,18 @@
 # and the task-specific pre-training data: COCO Captions images + VATEX-en clips as media records with a caption,
 #   TSP_MEDIA=data/tsp/coco_vatex.jsonl: {"id", "image": path} or {"id", "video": path, "start", "end"}, "caption"
 # (one record per image or clip; the paper takes 2 s around the AVA-Kinetics keyframe of 5.7k VATEX videos).
+#
+# Also read here: ITM_EPOCHS [tiny 1, full 60] and ITM_LR [5e-4] of the itm pre-training every RAIV model starts
+# from, and FT_LR [2e-5] and FT_HEAD_LR_MULT [100] of everything trained after it (tsp and fine-tuning).
 # shellcheck shell=bash
 
 ARCH="${ARCH:-raiv-late}"  # METER's late fusion, the paper's default
-if [ "$SIZE" = tiny ]; then KINDS="${KINDS:-vid-vid}"; TASKS="${TASKS:-pairs}"
-else KINDS="${KINDS:-im-im im-vid vid-vid}"; TASKS="${TASKS:-pairs reason}"; fi
+if [ "$SIZE" = tiny ]; then KINDS="${KINDS:-vid-vid}"; TASKS="${TASKS:-pairs}"; ITM_EPOCHS="${ITM_EPOCHS:-1}"
+else KINDS="${KINDS:-im-im im-vid vid-vid}"; TASKS="${TASKS:-pairs reason}"; ITM_EPOCHS="${ITM_EPOCHS:-60}"; fi
+ITM_LR="${ITM_LR:-5e-4}"  # itm_run's learning rate (examples/claims/toy-features.md: 60 epochs at 5e-4)
+# Everything after itm_run starts from a pre-trained fusion: a small body lr keeps its grounding, the new head
+# learns at FT_LR x FT_HEAD_LR_MULT (toy-features.md measured 2e-5 x 100).
+FT_LR="${FT_LR:-2e-5}"; FT_HEAD_LR_MULT="${FT_HEAD_LR_MULT:-100}"
 
 # raiv_inputs: sets FEATS (store of the pairs' media), PAIR_FILE_<kind> via pair_file, TSP_SRL and TSP_FEATS.
 raiv_inputs() {
@@ -55,7 +62,8 @@ pair_file() { echo "$PAIRS_DIR/${1//-/_}.jsonl"; }
 # `--task itm` on the pre-training media's captions and their facts, once per arch; prints the run dir.
 itm_run() {
   local run="$OUT/runs/itm-$1"
-  train_run "$run" "$TSP_SRL" --features "$TSP_FEATS" --arch "$1" --task itm >&2
+  local TRAIN_ARGS=("${TRAIN_ARGS[@]}" --epochs "$ITM_EPOCHS")  # train_run's; the last --epochs counts
+  train_run "$run" "$TSP_SRL" --features "$TSP_FEATS" --arch "$1" --task itm --lr "$ITM_LR" --init-text store >&2
   echo "$run"
 }
 
@@ -64,7 +72,8 @@ itm_run() {
 tsp_run() {
   local run="$OUT/runs/tsp-$1-$2" itm
   itm="$(itm_run "$1")"
-  train_run "$run" "$TSP_SRL" --features "$TSP_FEATS" --arch "$1" --task tsp --sampling "$2" --init "$itm" >&2
+  train_run "$run" "$TSP_SRL" --features "$TSP_FEATS" --arch "$1" --task tsp --sampling "$2" --init "$itm" \
+    --lr "$FT_LR" --head-lr-mult "$FT_HEAD_LR_MULT" >&2
   echo "$run"
 }
 
@@ -78,7 +87,8 @@ finetune_grid() {
     for kind in $KINDS; do
       local test="$OUT/test/${kind//-/_}.jsonl" run="$OUT/runs/$kind-$task-$name"
       [ -s "$test" ] || split_of "$(pair_file "$kind")" test > "$test"
-      train_run "$run" "$(pair_file "$kind")" --features "$FEATS" --arch "$ARCH" --task "$task" "$@"
+      train_run "$run" "$(pair_file "$kind")" --features "$FEATS" --arch "$ARCH" --task "$task" \
+        --lr "$FT_LR" --head-lr-mult "$FT_HEAD_LR_MULT" "$@"
       score_run "$run" "$test" "$OUT/scored/$kind-$task-$name.jsonl"
       cat "$OUT/scored/$kind-$task-$name.jsonl" >> "$OUT/scored/$task-$name.jsonl"
     done
