@@ -86,7 +86,9 @@ class TrainConfig:
             raise InputError(f"--precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
         if not 0 < self.train_fraction <= 1:
             raise InputError(f"--train-fraction {self.train_fraction}: must be in (0, 1]")
-        for name in ("epochs", "batch_size", "grad_accum"):
+        if self.pairs_per_item <= 0:
+            raise InputError(f"--pairs-per-item {self.pairs_per_item}: must be above 0")
+        for name in ("epochs", "batch_size", "grad_accum", "itm_candidates"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name.replace('_', '-')} must be at least 1")
         if not 0 <= self.warmup < 1:

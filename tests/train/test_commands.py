@@ -193,3 +193,11 @@ def test_init_text_store_uses_the_feature_stores_clip(tmp_path, world, pair_file
     result = CliRunner().invoke(train_main, [str(pair_files["train"]), "--features", str(feature_store), "--arch",
                                              "raiv-late", "--out", str(tmp_path / "r2"), "--init-text", "store"])
     assert result.exit_code == 2 and "does not name its open_clip model" in result.stderr
+
+
+@pytest.mark.parametrize("option, value, message", [("--pairs-per-item", "0", "--pairs-per-item 0.0: must be above 0"),
+                                                    ("--itm-candidates", "0", "--itm-candidates must be at least 1")])
+def test_train_refuses_bad_mining_settings(pair_files, feature_store, tmp_path, option, value, message):
+    result = CliRunner().invoke(train_main, [str(pair_files["train"]), "--features", str(feature_store), "--arch",
+                                             "raiv-late", "--out", str(tmp_path / "run"), option, value])
+    assert result.exit_code == 2 and message in result.stderr
