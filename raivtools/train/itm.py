@@ -45,15 +45,13 @@ class FactStatements:
         self.pairs = pairs
         self.table = pairs.table_from_records(records)
         self.row_of = {str(ref["id"]): row for row, ref in enumerate(self.table.refs)}
-        self.families = [family for family in pairs.FAMILIES
-                         if any(self.table.present[family][row] for row in range(len(self.table)))]
 
     def draw(self, media_id: str, rng: np.random.Generator) -> tuple[str, str] | None:
         """(a true statement, a false statement) about the item, or None when it has no usable fact."""
         row = self.row_of.get(media_id)
         if row is None:
             return None
-        families = [f for f in self.families if self.table.present[f][row]]
+        families = [f for f in self.pairs.FAMILIES if self.table.present[f][row]]
         if not families:
             return None
         family = families[int(rng.integers(len(families)))]
@@ -101,7 +99,8 @@ class CaptionMatcher:
         self.target = (4 if self.facts else 2) * len(self.items)
 
     def examples(self, rng: np.random.Generator, features: FeatureSource) -> list[Example]:
-        """Each item with its own caption (label 1) and with another item's different caption (label 0)."""
+        """Each item with its own caption (label 1) and with another item's different caption (label 0); with
+        roles, also with one of its facts as a sentence (label 1) and a fact it does not show (label 0)."""
         examples: list[Example] = []
         for position, (index, media_id, caption) in enumerate(self.items):
             examples.append(Example(index, (media_id,), caption, 1.0))

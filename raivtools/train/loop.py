@@ -247,7 +247,9 @@ def _itm_data(config: TrainConfig, train_located: list, val_located: list, featu
     from raivtools.train.itm import CaptionMatcher
 
     matcher = CaptionMatcher(train_located, config.itm_candidates)
-    val = CaptionMatcher(val_located, config.itm_candidates).examples(rng_for(config.seed, "itm-val"), features) if val_located else []
+    val: list[Example] = []
+    if val_located:
+        val = CaptionMatcher(val_located, config.itm_candidates).examples(rng_for(config.seed, "itm-val"), features)
     return TrainData([], [], 0, miner=matcher, miner_items=matcher.target, val_examples=val)
 
 

@@ -14,6 +14,7 @@ from tests.factories import write_jsonl
 
 COLOURS = ("red", "blue", "green", "yellow")
 SHAPES = ("ball", "cube", "cone", "ring")
+VERBS = {"ball": "roll", "cube": "sit", "cone": "stand", "ring": "spin"}  # each shape's action in srl_records
 
 #: litgpt-style tiny settings every test model uses (2 layers, width 32)
 TINY = {"width": 32, "heads": 2, "text_layers": 2, "mlp_ratio": 2.0, "dropout": 0.0, "context_length": 32}
@@ -87,6 +88,21 @@ class World:
             records.append({
                 "id": media_id, "video": f"{media_id}.mp4", "caption": f"a {colour} {shape}", "split": split,
                 "negative": f"a {other} {shape}", "neg_type": "attribute",
+            })
+        return records
+
+    def srl_records(self, split: str, ids: list[str]) -> list[dict]:
+        """COCO/VATEX-style records: a caption's semantic roles and objects for each media item."""
+        records = []
+        for media_id in ids:
+            colour, shape = self.items[media_id]
+            kind = "image" if self.features[media_id].shape[0] == 1 else "video"
+            records.append({
+                "id": media_id, kind: f"{media_id}.{'png' if kind == 'image' else 'mp4'}", "split": split,
+                "caption": f"a {colour} {shape} {VERBS[shape]}s on a table",
+                "srl": [{"verb": VERBS[shape], "sense": None, "roles": {"ARG1": f"a {colour} {shape}",
+                                                                         "ARGM-LOC": "a table"}}],
+                "objects": [shape, "table"],
             })
         return records
 

@@ -87,17 +87,13 @@ def test_mismatches_share_words_with_the_caption_when_asked(world, feature_store
 
 
 def srl_caption_records(world) -> list[dict]:
-    """Captioned records with semantic roles and objects (as `raiv srl` writes them), one unicode item."""
-    verbs = {"ball": "roll", "cube": "sit", "cone": "stand", "ring": "spin"}
-    records = []
-    for media_id, (colour, shape) in world.items.items():
-        noun = "crème brûlée" if media_id == "m001" else shape
-        records.append({
-            "id": media_id, "video": f"{media_id}.mp4", "caption": f"a {colour} {noun} {verbs[shape]}s on a table",
-            "srl": [{"verb": verbs[shape], "sense": None,
-                     "roles": {"ARG1": f"a {colour} {noun}", "ARGM-LOC": "a table"}}],
-            "objects": [noun, "table"],
-        })
+    """The world's SRL records (as `raiv srl` writes them), one with a unicode object."""
+    records = world.srl_records("train", list(world.items))
+    unicode_item = records[1]
+    colour, shape = world.items[unicode_item["id"]]
+    unicode_item["caption"] = unicode_item["caption"].replace(shape, "crème brûlée")
+    unicode_item["srl"][0]["roles"]["ARG1"] = f"a {colour} crème brûlée"
+    unicode_item["objects"] = ["crème brûlée", "table"]
     return records
 
 

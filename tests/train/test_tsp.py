@@ -12,30 +12,12 @@ from tests.train.conftest import TINY
 
 pytest.importorskip("raivtools.pairs", reason="make-pairs' library (raivtools.pairs) is not in this checkout yet")
 
-VERBS = {"ball": "roll", "cube": "sit", "cone": "stand", "ring": "spin"}
-
-
-def srl_records(world, split: str, ids: list[str]) -> list[dict]:
-    """COCO/VATEX-style records: a caption's semantic roles and objects for each media item of the world."""
-    records = []
-    for media_id in ids:
-        colour, shape = world.items[media_id]
-        kind = "image" if world.features[media_id].shape[0] == 1 else "video"
-        records.append({
-            "id": media_id, kind: f"{media_id}.{'png' if kind == 'image' else 'mp4'}", "split": split,
-            "caption": f"a {colour} {shape} {VERBS[shape]}s on a table",
-            "srl": [{"verb": VERBS[shape], "sense": None, "roles": {"ARG1": f"a {colour} {shape}",
-                                                                     "ARGM-LOC": "a table"}}],
-            "objects": [shape, "table"],
-        })
-    return records
-
 
 def test_pairs_are_mined_anew_each_epoch_and_fine_tuning_starts_from_them(tmp_path, world, feature_store):
     from raivtools.train.tsp import PairMiner
 
     ids = list(world.items)
-    records = srl_records(world, "train", ids[:32]) + srl_records(world, "val", ids[32:])
+    records = world.srl_records("train", ids[:32]) + world.srl_records("val", ids[32:])
     miner = PairMiner(records[:32], "cond")
     first, second = miner.mine(np.random.default_rng(0)), miner.mine(np.random.default_rng(1))
     assert first and {"left", "right", "statement", "label", "template"} <= set(first[0])
