@@ -298,6 +298,7 @@ class Trainer:
         self.wrapped = self._wrap(self.model)
         self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
         self.epoch_losses: list[float] = []
+        self.pending_loss: tuple[int, list[int], Any] | None = None  # the last step's loss, not yet read back
         self.best: float | None = None
 
     # -------------------------------------------------------------------------------------------- setup
@@ -470,18 +471,40 @@ class Trainer:
         numbered = list(enumerate(batches))[first_group * accum:]
         ready = prefetch((number, self._collate(examples, positions, number)) for number, positions in numbered)
         self.wrapped.train()
-        losses = self.epoch_losses  # losses of this epoch's earlier steps, when resumed mid-epoch
         try:
             for group_number in range(first_group, -(-len(batches) // accum)):
                 group = [next(ready) for _ in range(min(accum, len(batches) - group_number * accum))]
-                losses.append(self._optimizer_step(group))
+                step_losses = self._optimizer_step(group)
+                # Reading a loss waits for the device; the previous step's is read only now, once this step is
+                # queued, so the host never idles the GPU. A NaN step's weights are never saved: saving reads first.
+                self._read_pending_loss()
+                self.step += 1
                 self.batch_in_epoch = (group_number + 1) * accum
-                self._after_step(losses[-1])
+                self.pending_loss = (self.step, [number for number, _ in group], step_losses)
+                self._after_step()
                 if stop_after_steps is not None and self.step >= stop_after_steps:
                     return None
+            self._read_pending_loss()
         finally:
             ready.close()
+            self.pending_loss = None
+        losses = self.epoch_losses  # with those of this epoch's earlier steps, when resumed mid-epoch
         return self.dist.mean(float(np.mean(losses)) if losses else math.nan, self.device)
+
+    def _read_pending_loss(self) -> None:
+        """Moves the last step's loss to the host, into ``epoch_losses``; stops the run if it is NaN or inf."""
+        if self.pending_loss is None:
+            return
+        step, numbers, step_losses = self.pending_loss
+        self.pending_loss = None
+        values = step_losses.tolist()
+        if not self.dist.all_finite(sum(values), self.device):
+            bad = next((i for i, value in enumerate(values) if not math.isfinite(value)), 0)
+            raise TrainingDiverged(
+                f"loss is {values[bad]} at step {step} (epoch {self.epoch + 1}, batch {numbers[bad] + 1}); "
+                f"stopped. The last good checkpoint is {self.run_dir / ckpt.LAST}"
+                " (lower --lr, use --precision fp32/bf16, or check the features)")
+        self.epoch_losses.append(sum(values) / len(values))
 
     def _collate(self, examples: list[Example], positions: list[int], number: int) -> dict[str, Any]:
         """Batch ``number`` of the epoch on the CPU (pinned for a GPU); its frames drawn with its own generator."""
@@ -490,27 +513,22 @@ class Trainer:
             batch = {key: value.pin_memory() for key, value in batch.items()}
         return batch
 
-    def _optimizer_step(self, group: list[tuple[int, dict[str, Any]]]) -> float:
-        """Forward/backward over the micro-batches of ``group``, then one clipped optimizer step."""
+    def _optimizer_step(self, group: list[tuple[int, dict[str, Any]]]):
+        """Forward/backward over the micro-batches of ``group``, then one clipped optimizer step; returns the
+        micro-batches' losses as a tensor still on the device (no wait for the device here)."""
         import torch
 
         from raivtools.score import autocast_context
 
-        total = 0.0
-        for offset, (number, cpu_batch) in enumerate(group):
+        losses = []
+        for offset, (_, cpu_batch) in enumerate(group):
             batch = move_batch(cpu_batch, self.device)
             sync = offset == len(group) - 1 or self.dist.world_size == 1
             with contextlib.nullcontext() if sync else self.wrapped.no_sync():
                 with autocast_context(self.device, self.config.precision):
                     loss = self.wrapped(batch)["loss"]
-                value = float(loss.detach())
-                if not self.dist.all_finite(value, self.device):
-                    raise TrainingDiverged(
-                        f"loss is {value} at step {self.step + 1} (epoch {self.epoch + 1}, batch {number + 1}); "
-                        f"stopped. The last good checkpoint is {self.run_dir / ckpt.LAST}"
-                        " (lower --lr, use --precision fp32/bf16, or check the features)")
                 self.scaler.scale(loss / len(group)).backward()
-            total += value / len(group)
+            losses.append(loss.detach().float())
         if self.config.clip_norm > 0:
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm, foreach=True)
@@ -518,14 +536,17 @@ class Trainer:
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
-        return total
+        return torch.stack(losses)
 
-    def _after_step(self, loss: float) -> None:
-        self.step += 1
-        if self.dist.is_main and self.config.log_every and self.step % self.config.log_every == 0:
+    def _after_step(self) -> None:
+        log_due = self.config.log_every and self.step % self.config.log_every == 0
+        save_due = self.config.save_every and self.step % self.config.save_every == 0
+        if log_due or save_due:  # on every rank: the finiteness check is collective
+            self._read_pending_loss()
+        if log_due and self.dist.is_main:
             ckpt.append_metrics(self.run_dir, {"event": "step", "epoch": self.epoch + 1, "step": self.step,
-                                               "loss": loss, "lr": self.current_lr()})
-        if self.config.save_every and self.step % self.config.save_every == 0:
+                                               "loss": self.epoch_losses[-1], "lr": self.current_lr()})
+        if save_due:
             self._save_last()
 
     def current_lr(self) -> float:
