@@ -6,6 +6,7 @@ json` outputs of recipes/navero_aaro.sh, recipes/raiv_sampling.sh and recipes/ra
 """
 
 import json
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -109,7 +110,8 @@ def fraction_section(seeds: list[Path]) -> str:
         verdict = "rises with the data" if rising else "does not rise monotonically"
         rows.append([arch, *cells, f"{known[-1] - known[0]:+.2f}" if len(known) > 1 else "-", verdict])
     return ("## The data-fraction curve: accuracy grows with the fine-tuning data (RAIV Table 5)\n\n"
-            f"{len(reports)} seeds. `recipes/raiv_fusion.sh` (accuracy@1 on the Im-Im (T) test split).\n\n"
+            f"{len(reports)} seeds. `recipes/raiv_fusion.sh` (accuracy@1 on the test split of the "
+            f"{os.environ.get('FUSION_KIND', 'im-im')} pairs).\n\n"
             + table(["fusion", *fractions, "last - first", "claim"], rows))
 
 

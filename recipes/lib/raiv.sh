@@ -7,12 +7,16 @@
 # (one record per image or clip; the paper takes 2 s around the AVA-Kinetics keyframe of 5.7k VATEX videos).
 #
 # Also read here: ITM_EPOCHS [tiny 1, full 60] and ITM_LR [5e-4] of the itm pre-training every RAIV model starts
-# from, and FT_LR [2e-5] and FT_HEAD_LR_MULT [100] of everything trained after it (tsp and fine-tuning).
+# from, FT_LR [2e-5] and FT_HEAD_LR_MULT [100] of everything trained after it (tsp and fine-tuning), and the
+# statements per item: PAIRS_PER_ITEM [tiny 1, full 10] of the toy pair files (make-pairs --pairs-per-item) and
+# TSP_PAIRS_PER_ITEM [tiny 1, full 10] mined per item and epoch by tsp_run (train --pairs-per-item).
 # shellcheck shell=bash
 
 ARCH="${ARCH:-raiv-late}"  # METER's late fusion, the paper's default
-if [ "$SIZE" = tiny ]; then KINDS="${KINDS:-vid-vid}"; TASKS="${TASKS:-pairs}"; ITM_EPOCHS="${ITM_EPOCHS:-1}"
-else KINDS="${KINDS:-im-im im-vid vid-vid}"; TASKS="${TASKS:-pairs reason}"; ITM_EPOCHS="${ITM_EPOCHS:-60}"; fi
+if [ "$SIZE" = tiny ]; then KINDS="${KINDS:-vid-vid}"; TASKS="${TASKS:-pairs}"; ITM_EPOCHS="${ITM_EPOCHS:-1}"; per_item=1
+else KINDS="${KINDS:-im-im im-vid vid-vid}"; TASKS="${TASKS:-pairs reason}"; ITM_EPOCHS="${ITM_EPOCHS:-60}"; per_item=10; fi
+# toy-features.md: fine-tuning on one statement per video stays at chance, on ten it learns
+PAIRS_PER_ITEM="${PAIRS_PER_ITEM:-$per_item}"; TSP_PAIRS_PER_ITEM="${TSP_PAIRS_PER_ITEM:-$per_item}"
 ITM_LR="${ITM_LR:-5e-4}"  # itm_run's learning rate (examples/claims/toy-features.md: 60 epochs at 5e-4)
 # Everything after itm_run starts from a pre-trained fusion: a small body lr keeps its grounding, the new head
 # learns at FT_LR x FT_HEAD_LR_MULT (toy-features.md measured 2e-5 x 100).
@@ -29,7 +33,8 @@ raiv_inputs() {
     for kind in $KINDS; do
       [ -s "$(pair_file "$kind")" ] && continue
       log "make-pairs: $kind"
-      raiv make-pairs "$TOY_RECORDS" --kind "$kind" --reasoning --seed "$SEED" > "$(pair_file "$kind").part"
+      raiv make-pairs "$TOY_RECORDS" --kind "$kind" --reasoning --pairs-per-item "$PAIRS_PER_ITEM" --seed "$SEED" \
+        > "$(pair_file "$kind").part"
       mv "$(pair_file "$kind").part" "$(pair_file "$kind")"
     done
   else
@@ -73,7 +78,7 @@ tsp_run() {
   local run="$OUT/runs/tsp-$1-$2" itm
   itm="$(itm_run "$1")"
   train_run "$run" "$TSP_SRL" --features "$TSP_FEATS" --arch "$1" --task tsp --sampling "$2" --init "$itm" \
-    --lr "$FT_LR" --head-lr-mult "$FT_HEAD_LR_MULT" >&2
+    --pairs-per-item "$TSP_PAIRS_PER_ITEM" --lr "$FT_LR" --head-lr-mult "$FT_HEAD_LR_MULT" >&2
   echo "$run"
 }
 
