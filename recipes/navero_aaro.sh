@@ -42,9 +42,7 @@ for loss in $LOSSES; do
   score_run "$OUT/runs/$loss" "$AARO_TEST" "$OUT/scored/$loss.jsonl"
   scored+=("$OUT/scored/$loss.jsonl"); names+=(--name "${LOSS_NAME[$loss]:-$loss}")
 done
-raiv report "${scored[@]}" "${names[@]}" --by neg_type --transpose --format markdown > "$OUT/table2.md"
-raiv report "${scored[@]}" "${names[@]}" --by neg_type --format json > "$OUT/table2.json"
-show_table "$OUT/table2.md"
+report_table table2 --transpose "${scored[@]}" "${names[@]}" --by neg_type
 
 if [ "$TABLE3" = 1 ]; then
   # Rows: name, generator, rounds, word lists ("old": the paper's action list before its augmentation).
@@ -63,7 +61,5 @@ if [ "$TABLE3" = 1 ]; then
     score_run "$OUT/runs/table3-$name" "$AARO_TEST" "$OUT/scored/table3-$name.jsonl"
     scored+=("$OUT/scored/table3-$name.jsonl"); names+=(--name "$name")
   done
-  raiv report "${scored[@]}" "${names[@]}" --by neg_type --transpose --format markdown > "$OUT/table3.md"
-  raiv report "${scored[@]}" "${names[@]}" --by neg_type --format json > "$OUT/table3.json"
-  show_table "$OUT/table3.md"
+  report_table table3 --transpose "${scored[@]}" "${names[@]}" --by neg_type
 fi

@@ -36,6 +36,4 @@ for loss in vanilla navero; do
   scored+=("$OUT/scored/$loss.jsonl")
 done
 names=(--name Vanilla --name NAVERO)
-raiv report "${scored[@]}" "${names[@]}" --transpose --format markdown > "$OUT/table6.md"
-raiv report "${scored[@]}" "${names[@]}" --format json > "$OUT/table6.json"
-show_table "$OUT/table6.md"
+report_table table6 --transpose "${scored[@]}" "${names[@]}"

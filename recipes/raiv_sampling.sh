@@ -30,9 +30,6 @@ for sampling in rand cond; do
 done
 
 for task in $TASKS; do
-  raiv report "$OUT/scored/$task-rand.jsonl" "$OUT/scored/$task-cond.jsonl" --name Rand --name Cond --by kind \
-      --format markdown > "$OUT/table6-$task.md"
-  raiv report "$OUT/scored/$task-rand.jsonl" "$OUT/scored/$task-cond.jsonl" --name Rand --name Cond --by kind \
-      --format json > "$OUT/table6-$task.json"
-  show_table "$OUT/table6-$task.md"
+  report_table "table6-$task" "$OUT/scored/$task-rand.jsonl" "$OUT/scored/$task-cond.jsonl" --name Rand --name Cond \
+    --by kind
 done

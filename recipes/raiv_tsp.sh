@@ -36,9 +36,6 @@ finetune_grid cond --init "$tsp"
 
 for task in $TASKS; do
   table="table2"; [ "$task" = reason ] && table="table3"
-  raiv report "$OUT/scored/$task-notsp.jsonl" "$OUT/scored/$task-cond.jsonl" --name "no TSP" --name "+ TSP (cond)" \
-      --by kind --transpose --format markdown > "$OUT/$table.md"
-  raiv report "$OUT/scored/$task-notsp.jsonl" "$OUT/scored/$task-cond.jsonl" --name "no TSP" --name "+ TSP (cond)" \
-      --by kind --format json > "$OUT/$table.json"
-  show_table "$OUT/$table.md"
+  report_table "$table" --transpose "$OUT/scored/$task-notsp.jsonl" "$OUT/scored/$task-cond.jsonl" \
+    --name "no TSP" --name "+ TSP (cond)" --by kind
 done

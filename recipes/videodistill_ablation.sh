@@ -44,6 +44,4 @@ for variant in $VARIANTS; do
   score_run "$OUT/runs/$variant" "$AARO_TEST" "$OUT/scored/$variant.jsonl"
   scored+=("$OUT/scored/$variant.jsonl"); names+=(--name "${ROW[$variant]}")
 done
-raiv report "${scored[@]}" "${names[@]}" --transpose --format markdown > "$OUT/table4.md"
-raiv report "${scored[@]}" "${names[@]}" --format json > "$OUT/table4.json"
-show_table "$OUT/table4.md"
+report_table table4 --transpose "${scored[@]}" "${names[@]}"

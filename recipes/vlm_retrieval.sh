@@ -43,6 +43,4 @@ for row in $ROWS; do
   score_run "$OUT/runs/$row" "$OUT/test.jsonl" "$OUT/scored/$row.jsonl" --task retrieval
   scored+=("$OUT/scored/$row.jsonl"); names+=(--name "${ROW[$row]}")
 done
-raiv report "${scored[@]}" "${names[@]}" --transpose --format markdown > "$OUT/table8.md"
-raiv report "${scored[@]}" "${names[@]}" --format json > "$OUT/table8.json"
-show_table "$OUT/table8.md"
+report_table table8 --transpose "${scored[@]}" "${names[@]}"

@@ -46,6 +46,11 @@ class FactStatements:
         self.table = pairs.table_from_records(records)
         self.row_of = {str(ref["id"]): row for row, ref in enumerate(self.table.refs)}
 
+    def has_fact(self, media_id: str) -> bool:
+        """Whether the item has a fact to state (else :meth:`draw` gives None for it)."""
+        row = self.row_of.get(media_id)
+        return row is not None and any(self.table.present[f][row] for f in self.pairs.FAMILIES)
+
     def draw(self, media_id: str, rng: np.random.Generator) -> tuple[str, str] | None:
         """(a true statement, a false statement) about the item, or None when it has no usable fact."""
         row = self.row_of.get(media_id)
@@ -95,8 +100,10 @@ class CaptionMatcher:
         self.hard_candidates = max(1, hard_candidates)
         with_roles = all("srl" in record and "objects" in record for _, _, record in records)
         self.facts = FactStatements([record for _, _, record in records]) if with_roles else None
-        # examples per epoch: a caption match and mismatch per item, and a fact statement true and false of it
-        self.target = (4 if self.facts else 2) * len(self.items)
+        # examples per epoch: a caption match and mismatch per item, and a fact statement true and false of each
+        # item with a fact (the LR schedule's length comes from this)
+        with_fact = sum(self.facts.has_fact(media_id) for _, media_id, _ in self.items) if self.facts else 0
+        self.target = 2 * len(self.items) + 2 * with_fact
 
     def examples(self, rng: np.random.Generator, features: FeatureSource) -> list[Example]:
         """Each item with its own caption (label 1) and with another item's different caption (label 0); with

@@ -114,6 +114,15 @@ with open(sys.argv[1], encoding="utf-8") as f:
 show_table() {
   for f in "$@"; do echo; echo "== $f"; cat "$f"; done
 }
+# report_table NAME [--transpose] REPORT_ARGS...: `raiv report REPORT_ARGS...` written to $OUT/NAME.md (markdown,
+# runs as rows with --transpose) and $OUT/NAME.json (what lib/claims.py and other scripts read), then shown.
+report_table() {
+  local name="$1" shape=(); shift
+  if [ "${1:-}" = --transpose ]; then shape=(--transpose); shift; fi
+  raiv report "$@" "${shape[@]}" --format markdown > "$OUT/$name.md"
+  raiv report "$@" --format json > "$OUT/$name.json"
+  show_table "$OUT/$name.md"
+}
 
 # train_run RUN_DIR ARGS...: `raiv train ARGS... --out RUN_DIR` with the size's settings; skipped when RUN_DIR
 # finished before (a recipe re-run redoes only what is missing), resumed from last.pt when it was interrupted.

@@ -126,3 +126,12 @@ def test_fact_statements_need_wellformed_roles(world):
         CaptionMatcher(located(records))
     captions_only = [{k: v for k, v in r.items() if k not in ("srl", "objects")} for r in srl_caption_records(world)]
     assert CaptionMatcher(located(captions_only)).target == 2 * len(captions_only)  # no roles: captions only
+
+
+def test_items_without_a_fact_add_only_their_caption_pair(world, feature_store):
+    records = srl_caption_records(world)
+    records[0]["srl"], records[0]["objects"] = [], []  # a caption the parser found no roles or objects in
+    matcher = CaptionMatcher(located(records))
+    examples = matcher.examples(rng_for(0, "itm", 0), FeatureSource(str(feature_store)))
+    assert len(examples) == matcher.target == 4 * len(records) - 2
+    assert [e.label for e in examples if e.index == 0] == [1.0, 0.0]
