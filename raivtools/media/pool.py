@@ -14,6 +14,7 @@ import queue
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -44,6 +45,7 @@ class PoolConfig:
     timeout: float = 60.0  # seconds one item may take before its worker is killed
     max_tasks: int = 500  # items a worker does before it is replaced (bounds leaked decoder memory)
     queue_per_worker: int = 4  # items decoded ahead of the one the results wait for, per worker
+    tasks_per_worker: int = 2  # items sent to a worker at once: the next waits in its pipe while one is taken back
 
 
 def _worker_main(conn: Connection, func: Callable[[Any], Any], init: Callable[[], None] | None, seed: int) -> None:
@@ -75,16 +77,27 @@ class _Worker:
         self.process = ctx.Process(target=_worker_main, args=(child, func, init, seed), daemon=True)
         self.process.start()
         child.close()
-        self.position: int | None = None  # the item it is working on
+        self.sent: deque[tuple[int, Any]] = deque()  # (position, task) sent to it, oldest (being worked on) first
         self.ready = False  # start-up finished (imports done)
-        self.deadline = 0.0
+        self.deadline = 0.0  # of the oldest item
         self.done = 0
+
+    @property
+    def position(self) -> int | None:
+        """The item it is working on."""
+        return self.sent[0][0] if self.sent else None
 
     def give(self, position: int, task: Any, timeout: float) -> None:
         self.conn.send(task)
-        self.position = position
-        self.deadline = time.monotonic() + timeout
+        if not self.sent:
+            self.deadline = time.monotonic() + timeout
+        self.sent.append((position, task))
         self.done += 1
+
+    def finished(self, timeout: float) -> int:
+        """The oldest item's result was taken: its position; the next item's deadline starts now."""
+        self.deadline = time.monotonic() + timeout
+        return self.sent.popleft()[0]
 
     def stop(self, kill: bool = False) -> None:
         if kill:
@@ -102,7 +115,8 @@ class _Worker:
 
 
 class TimeoutPool:
-    """Runs ``func(item)`` in worker processes, one item per worker at a time, with a deadline per item.
+    """Runs ``func(item)`` in worker processes with a deadline per item; each worker works on one item at a time,
+    with the next already in its pipe (``tasks_per_worker``), so it never idles while its result is taken back.
 
     Example:
         >>> with TimeoutPool(decode_task, PoolConfig(workers=2, timeout=30)) as pool:
@@ -172,7 +186,7 @@ class TimeoutPool:
                     return
                 self._dispatch(waiting)
                 # while the feeder may still bring items, wake up now and then to take them
-                self._collect(results, None if exhausted or read - next_out >= ahead else 0.02)
+                self._collect(results, waiting, None if exhausted or read - next_out >= ahead else 0.02)
         finally:
             feeder.stop()
 
@@ -184,21 +198,23 @@ class TimeoutPool:
             # started on the first real task: a run whose items are all skipped never pays for worker start-up
             self._workers = [self._new_worker() for _ in range(self.config.workers)]
         for index, worker in enumerate(self._workers):
-            if not waiting:
-                return
-            if worker.ready and worker.position is None:
-                if worker.done >= self.config.max_tasks:
-                    # recycled; the fresh worker gets work once it says it is ready (a starting worker that
-                    # also held a task would be watched twice)
+            if not worker.ready:
+                continue
+            if worker.done >= self.config.max_tasks:
+                if not worker.sent:
+                    # recycled once idle; the fresh worker gets work once it says it is ready (a starting worker
+                    # that also held a task would be watched twice)
                     worker.stop()
                     self._workers[index] = self._new_worker()
-                    continue
+                continue
+            while waiting and len(worker.sent) < self.config.tasks_per_worker \
+                    and worker.done < self.config.max_tasks:
                 position, task = waiting.pop(0)
                 worker.give(position, task, self.config.timeout)
 
-    def _collect(self, results: dict[int, TaskResult], max_wait: float | None) -> None:
+    def _collect(self, results: dict[int, TaskResult], waiting: list[tuple[int, Any]], max_wait: float | None) -> None:
         starting = [worker for worker in self._workers if not worker.ready]
-        busy = [worker for worker in self._workers if worker.position is not None]
+        busy = [worker for worker in self._workers if worker.sent]
         if not busy and not starting:
             return
         now = time.monotonic()
@@ -211,23 +227,23 @@ class TimeoutPool:
             if not worker.ready:
                 self._start_up(index, worker, ready)
                 continue
-            if worker.position is None:
+            if not worker.sent:
                 continue
             if worker.conn in ready:
                 try:
-                    results[worker.position] = worker.conn.recv()
-                    worker.position = None
+                    result = worker.conn.recv()
+                    results[worker.finished(self.config.timeout)] = result
                     continue
                 except (EOFError, OSError):
                     pass  # the worker died mid-send: handled as a crash below
             if worker.process.sentinel in ready or not worker.process.is_alive():
                 code = worker.process.exitcode
                 results[worker.position] = TaskResult(error=f"decoder crashed (worker exit code {code})")
-                self._replace(index)
+                self._replace(index, waiting)
             elif time.monotonic() >= worker.deadline:
                 results[worker.position] = TaskResult(
                     error=f"timed out after {self.config.timeout:g} s (decoder hung); worker restarted")
-                self._replace(index)
+                self._replace(index, waiting)
 
     def _start_up(self, index: int, worker: _Worker, ready: list) -> None:
         if worker.conn in ready:
@@ -239,10 +255,13 @@ class TimeoutPool:
         if worker.process.sentinel in ready or not worker.process.is_alive():
             raise RuntimeError(f"a decoder worker died while starting (exit code {worker.process.exitcode})")
 
-    def _replace(self, index: int) -> None:
+    def _replace(self, index: int, waiting: list[tuple[int, Any]]) -> None:
+        """Kills a worker whose oldest item failed; the items queued behind it go back to the front of ``waiting``
+        (they never ran, so they are not errors)."""
         old = self._workers[index]
         old.stop(kill=True)
         self._workers[index] = self._new_worker()
+        waiting[:0] = list(old.sent)[1:]
 
 
 _EMPTY = object()
