@@ -46,17 +46,20 @@ class FactStatements:
         self.table = pairs.table_from_records(records)
         self.row_of = {str(ref["id"]): row for row, ref in enumerate(self.table.refs)}
 
+    def _families(self, media_id: str) -> tuple[int, list[str]]:
+        """The item's row and the fact families it has a fact of (none for an unknown item)."""
+        row = self.row_of.get(media_id)
+        if row is None:
+            return -1, []
+        return row, [f for f in self.pairs.FAMILIES if self.table.present[f][row]]
+
     def has_fact(self, media_id: str) -> bool:
         """Whether the item has a fact to state (else :meth:`draw` gives None for it)."""
-        row = self.row_of.get(media_id)
-        return row is not None and any(self.table.present[f][row] for f in self.pairs.FAMILIES)
+        return bool(self._families(media_id)[1])
 
     def draw(self, media_id: str, rng: np.random.Generator) -> tuple[str, str] | None:
         """(a true statement, a false statement) about the item, or None when it has no usable fact."""
-        row = self.row_of.get(media_id)
-        if row is None:
-            return None
-        families = [f for f in self.pairs.FAMILIES if self.table.present[f][row]]
+        row, families = self._families(media_id)
         if not families:
             return None
         family = families[int(rng.integers(len(families)))]

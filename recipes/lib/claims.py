@@ -13,6 +13,7 @@ from pathlib import Path
 
 AARO_TYPES = ["action", "attribute", "relation", "object", "avg"]
 KIND_ORDER = ["im-im", "im-vid", "vid-vid"]
+FUSION_KIND = os.environ.get("FUSION_KIND", "im-im")  # the pairs raiv_fusion.sh fine-tuned on (its default)
 
 
 def values(report: dict, metric: str, field: str | None) -> dict:
@@ -106,7 +107,7 @@ def fraction_section(seeds: list[Path]) -> str:
         rows.append([arch, *cells, first_last[2], fraction_verdict(steps, first_last)])
     return ("## The data-fraction curve: accuracy grows with the fine-tuning data (RAIV Table 5)\n\n"
             f"{len(reports)} seeds. `recipes/raiv_fusion.sh` (accuracy@1 on the test split of the "
-            f"{os.environ.get('FUSION_KIND', 'im-im')} pairs). A step between two fractions counts as a fall only "
+            f"{FUSION_KIND} pairs). A step between two fractions counts as a fall only "
             "when its mean drop is larger than the spread of the per-seed drops.\n\n"
             + table(["fusion", *fractions, "last - first", "claim"], rows))
 
@@ -125,20 +126,19 @@ def fraction_verdict(steps: list[tuple[str, str, list[str]]], first_last: list[s
 def tsp_section(seeds: list[Path]) -> str:
     """Table 2's claim from runs the other sections already made: the fusion recipe's 100 % run (itm pre-training,
     then fine-tuning) is the sampling recipe's Cond run without task-specific pre-training, on the same pairs."""
-    kind = os.environ.get("FUSION_KIND", "im-im")
     per_seed = []
     for seed in seeds:
         fusion, sampling = load([seed], "fusion/table5.json"), load([seed], "sampling/table6-pairs.json")
         if fusion and sampling:
-            cond = values(sampling[0], "pair_acc", "kind").get((kind, "Cond"))
+            cond = values(sampling[0], "pair_acc", "kind").get((FUSION_KIND, "Cond"))
             no_tsp = values(fusion[0], "pair_acc", None).get(("all", "Late@100 %"))
             if cond is not None and no_tsp is not None:
                 per_seed.append({("all", "no TSP"): no_tsp, ("all", "TSP"): cond})
     if not per_seed:
         return ""
-    row = ["True/False accuracy@1", kind, *compare(per_seed, "all", "no TSP", "TSP", strict=True)]
+    row = ["True/False accuracy@1", FUSION_KIND, *compare(per_seed, "all", "no TSP", "TSP", strict=True)]
     return ("## Task-specific pre-training helps (RAIV Table 2)\n\n"
-            f"{len(per_seed)} seeds. raiv-late on the {kind} pairs, both from the same `--task itm` pre-training: "
+            f"{len(per_seed)} seeds. raiv-late on the {FUSION_KIND} pairs, both from the same `--task itm` pre-training: "
             "fine-tuned directly (`raiv_fusion.sh`, 100 %) or after task-specific pre-training with conditional "
             "sampling (`raiv_sampling.sh`, Cond).\n\n"
             + table(["task", "kind", "no TSP", "+ TSP (cond)", "TSP - no TSP", "seeds TSP ahead", "claim"], [row]))
