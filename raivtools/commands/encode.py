@@ -54,6 +54,9 @@ def pick_device(device: str, local_rank: int) -> str:
 @click.option("--visual/--no-visual", default=True, show_default=True,
               help="Encode frames (from the record's frame store, or decoded from its video/image).")
 @click.option("--tokens", is_flag=True, help="Also store the image tower's patch tokens [K,P,W].")
+@click.option("--cuda-graph/--no-cuda-graph", default=True, show_default=True,
+              help="On a GPU, replay the image tower as a CUDA graph for recurring batch shapes (same features, "
+                   "less host time per batch).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Frames (or texts) per forward pass.")
 @click.option("--device", default="auto", show_default=True, help="torch device: auto, cpu, cuda, cuda:1, ...")
@@ -74,8 +77,8 @@ def pick_device(device: str, local_rank: int) -> str:
 @decode_options
 @store_options
 @seed_option
-def main(inputs, out_dir, model, pretrained, model_config, cache_dir, text_fields, visual, tokens, batch_size,
-         device, precision, store_dtype, shard, shard_size, num_frames, sampling, workers, timeout, media_root,
+def main(inputs, out_dir, model, pretrained, model_config, cache_dir, text_fields, visual, tokens, cuda_graph,
+         batch_size, device, precision, store_dtype, shard, shard_size, num_frames, sampling, workers, timeout, media_root,
          resume, overwrite, seed):
     """Encode frames and text fields with an open_clip model into a feature store.
 
@@ -116,7 +119,8 @@ def main(inputs, out_dir, model, pretrained, model_config, cache_dir, text_field
     seed_everything(seed)  # random weights (--pretrained none) are then the same in every run and rank
     name = register_model_config(model_config) if model_config else None
     spec = ClipSpec(model=model or name or "ViT-B-32", pretrained=pretrained, model_config=model_config,
-                    cache_dir=cache_dir, device=pick_device(device, local_rank), precision=precision, tokens=tokens)
+                    cache_dir=cache_dir, device=pick_device(device, local_rank), precision=precision, tokens=tokens,
+                    cuda_graph=cuda_graph)
     encoder = ClipEncoder(spec)
     frames = FrameSpec(frames=num_frames, sampling=sampling, size=encoder.image_size, seed=seed)
     config = EncodeConfig(text_fields=tuple(text_fields), visual=visual, batch_size=batch_size,

@@ -15,6 +15,8 @@ Records point at their arrays by the store directory; the record ``id`` is the k
 
 from __future__ import annotations
 
+import io
+import math
 import os
 import shutil
 import zipfile
@@ -226,21 +228,164 @@ class ArrayStore:
         archive = self._shard(shard)
         return {field: archive[key] for field, key in keys.items()}
 
-    def _shard(self, shard: str) -> Any:
+    def lazy(self, record_id: str, field: str) -> StoredArray | np.ndarray:
+        """One array of a record as a :class:`StoredArray` that reads nothing until asked (an array read now
+        where the member cannot be read lazily: deflated or Fortran-ordered).
+
+        Raises:
+            KeyError: the id or field is not in this store.
+        """
+        shard, keys = self._index[record_id]
+        return self._shard(shard).lazy(keys[field])
+
+    def _shard(self, shard: str) -> "ShardFile":
         if shard in self._open:
             self._open.move_to_end(shard)
             return self._open[shard]
-        archive = np.load(self.root / f"{shard}.npz", allow_pickle=False)
+        archive = ShardFile(self.root / f"{shard}.npz")
         self._open[shard] = archive
         if len(self._open) > self._cache_shards:
-            _, oldest = self._open.popitem(last=False)
-            oldest.close()
+            self._open.popitem(last=False)  # closed once no StoredArray uses it any more
         return archive
 
     def close(self) -> None:
         for archive in self._open.values():
             archive.close()
         self._open.clear()
+
+
+_HEADER_CACHE: dict[bytes, tuple[tuple[int, ...], bool, np.dtype]] = {}
+
+
+class ShardFile:
+    """One open ``.npz`` shard. A stored (uncompressed) member is read with positioned reads straight into its
+    array: no chunked copies and no zip CRC pass, several times faster than ``np.load``'s members, and safe
+    from several threads. Deflated members go through ``np.load``.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._handle = open(path, "rb")
+        try:
+            self._npz = np.load(self._handle, allow_pickle=False)
+            if not isinstance(self._npz, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            self._members = {info.filename[: -len(".npy")]: info for info in self._npz.zip.infolist()}
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+            self._handle.close()
+            raise InputError(f"{path}: unreadable store shard ({exc or type(exc).__name__}); "
+                             "rerun the command that wrote it") from None
+        self._layouts: dict[str, tuple[int, np.dtype, tuple[int, ...], bool] | None] = {}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        stored = self.lazy(key)
+        return stored.read() if isinstance(stored, StoredArray) else stored
+
+    def lazy(self, key: str) -> StoredArray | np.ndarray:
+        """Member ``key`` as a :class:`StoredArray` (read on demand), or read now when it cannot be read lazily."""
+        layout = self._layout(key)
+        if layout is None or layout[3]:
+            return self._npz[key]
+        offset, dtype, shape, _ = layout
+        return StoredArray(self, key, offset, dtype, shape)
+
+    def read_at(self, offset: int, out: np.ndarray, key: str) -> None:
+        """Fills the C-contiguous ``out`` with the bytes at ``offset`` (the GIL is released while reading)."""
+        view = memoryview(out.reshape(-1)).cast("B")
+        done = 0
+        while done < len(view):
+            got = os.preadv(self._handle.fileno(), [view[done:]], offset + done)
+            if got <= 0:
+                raise InputError(f"{self.path}: member {key} is truncated; rerun the command that wrote it")
+            done += got
+
+    def _layout(self, key: str) -> tuple[int, np.dtype, tuple[int, ...], bool] | None:
+        """(data offset in the file, dtype, shape, Fortran order) of a stored member, from its zip and npy
+        headers; None for a member this reader leaves to ``np.load`` (deflated, or an npy version it lacks)."""
+        if key not in self._layouts:
+            info = self._members[key]
+            self._layouts[key] = self._read_layout(key, info) if info.compress_type == zipfile.ZIP_STORED else None
+        return self._layouts[key]
+
+    def _read_layout(self, key: str, info: zipfile.ZipInfo) -> tuple[int, np.dtype, tuple[int, ...], bool] | None:
+        # one read covers the zip local header and a usual npy header; the npy header text is parsed once per
+        # distinct text (every clip of a shard has the same one), since numpy parses it with ast
+        head = os.pread(self._handle.fileno(), 30 + len(info.orig_filename) + 1024, info.header_offset)
+        start = 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
+        magic = head[start: start + 8]
+        if magic[:6] != b"\x93NUMPY" or magic[6:] not in (b"\x01\x00", b"\x02\x00"):
+            return None if magic[:6] == b"\x93NUMPY" else self._bad(key, "no npy header")
+        size_bytes = 2 if magic[6] == 1 else 4
+        length = int.from_bytes(head[start + 8: start + 8 + size_bytes], "little")
+        header_start = start + 8 + size_bytes
+        text = head[header_start: header_start + length]
+        if len(text) < length:
+            return None  # a header longer than one read: np.load handles it
+        if text not in _HEADER_CACHE:
+            if len(_HEADER_CACHE) > 4096:
+                _HEADER_CACHE.clear()
+            reader = np.lib.format.read_array_header_1_0 if size_bytes == 2 else np.lib.format.read_array_header_2_0
+            try:
+                _HEADER_CACHE[text] = reader(io.BytesIO(head[start + 8:header_start + length]))
+            except ValueError as exc:
+                return self._bad(key, f"bad header ({exc})")
+        shape, fortran, dtype = _HEADER_CACHE[text]
+        data_start = header_start + length
+        if dtype.hasobject or data_start - start + dtype.itemsize * math.prod(shape) != info.file_size:
+            return self._bad(key, "does not match its header")
+        return info.header_offset + data_start, dtype, shape, fortran
+
+    def _bad(self, key: str, why: str) -> None:
+        raise InputError(f"{self.path}: member {key} {why}; rerun the command that wrote it")
+
+    def close(self) -> None:
+        self._npz.close()
+        self._handle.close()
+
+    def __del__(self) -> None:  # an evicted shard closes once no StoredArray holds it any more
+        handle = getattr(self, "_handle", None)
+        if handle is not None and not handle.closed:
+            self.close()
+
+
+class StoredArray:
+    """Leading-axis rows ``[start, stop)`` of a C-ordered array in a shard, read only when asked: ``read()``,
+    or ``read_into(out)`` straight into a buffer of the caller's (a page-locked one, say)."""
+
+    def __init__(self, shard: ShardFile, key: str, offset: int, dtype: np.dtype, shape: tuple[int, ...],
+                 rows: tuple[int, int] | None = None):
+        self._shard, self._key, self._offset = shard, key, offset
+        self.dtype = dtype
+        self._full_shape = shape
+        self._rows = rows or (0, shape[0] if shape else 1)
+        self.shape = (self._rows[1] - self._rows[0], *shape[1:]) if shape else shape
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: slice) -> StoredArray:
+        start, stop, step = rows.indices(len(self))
+        if step != 1:
+            raise ValueError("a StoredArray takes row slices with step 1 only")
+        first = self._rows[0]
+        return StoredArray(self._shard, self._key, self._offset, self.dtype, self._full_shape,
+                           (first + start, first + max(start, stop)))
+
+    def read(self) -> np.ndarray:
+        out = np.empty(self.shape, self.dtype)
+        self.read_into(out)
+        return out
+
+    def read_into(self, out: np.ndarray) -> None:
+        """Fills ``out`` (C-contiguous, this array's shape and dtype) from the file."""
+        if out.shape != self.shape or out.dtype != self.dtype or not out.flags.c_contiguous:
+            raise ValueError(f"read_into needs a C-contiguous {self.dtype} {self.shape} array, got {out.dtype} {out.shape}")
+        row_bytes = self.dtype.itemsize * math.prod(self._full_shape[1:])
+        self._shard.read_at(self._offset + self._rows[0] * row_bytes, out, self._key)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        array = self.read()
+        return array if dtype is None else array.astype(dtype)
 
 
 def _check_resumable(path: Path, meta: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import numpy as np
 
 from raivtools.io.errors import InputError
 from raivtools.io.report import warn
+from raivtools.io.store import StoredArray
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 _SCHEMAS = ("hf-hub:", "local-dir:")
@@ -38,6 +39,7 @@ class ClipSpec:
     device: str = "cpu"  # torch device
     precision: str = "fp32"  # fp32 | fp16 | bf16
     tokens: bool = False  # also return the patch tokens of the image tower
+    cuda_graph: bool = True  # on a GPU, replay the image tower as a CUDA graph for batch shapes that recur
 
 
 def register_model_config(path: str) -> str:
@@ -150,6 +152,22 @@ def _input_dtype(tower: Any) -> Any:
     return next(tower.parameters()).dtype
 
 
+@dataclass
+class PendingEmbeddings:
+    """A batch queued by :meth:`ClipEncoder.launch`; ``result()`` waits for it."""
+
+    staged: list[Any]  # the host pixels, kept alive until the device has copied them
+    pooled: Any  # float32 [N,D] host tensor, filled once ``done`` has passed
+    tokens: Any  # float32 [N,P,W] host tensor, or None
+    done: Any  # CUDA event recorded after the copy back (None on the CPU)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """float32 ``[N,D]`` embeddings and, when asked for, ``[N,P,W]`` tokens, as numpy arrays."""
+        if self.done is not None:
+            self.done.synchronize()
+        return self.pooled.numpy(), (None if self.tokens is None else self.tokens.numpy())
+
+
 class ClipEncoder:
     """Batched CLIP encoding of uint8 frames and of strings.
 
@@ -189,24 +207,93 @@ class ClipEncoder:
         pixels = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device, non_blocking=True)
         return normalize_pixels(pixels, self.image_size, self.scale, self.shift).to(self.dtype)
 
+    def stage(self, pieces: list[np.ndarray | StoredArray]) -> list[Any]:
+        """The host half of a batch of uint8 pieces ``[k_i,H_i,W_i,3]``: one uint8 tensor per frame size (the
+        pieces joined when they share one), in page-locked memory for a GPU so the copy can run asynchronously.
+        Pieces still in a store are read straight into that memory.
+        Does no device work, so a reader thread can stage the next batches while the model runs."""
+        import torch
+
+        groups = [pieces] if len({piece.shape[1:] for piece in pieces}) == 1 else [[piece] for piece in pieces]
+        staged = []
+        for group in groups:
+            shape = (sum(len(piece) for piece in group), *group[0].shape[1:])
+            host = torch.empty(shape, dtype=torch.uint8, pin_memory=self.device.type == "cuda")
+            buffer, position = host.numpy(), 0
+            for piece in group:
+                target = buffer[position: position + len(piece)]
+                if isinstance(piece, StoredArray):
+                    piece.read_into(target)
+                else:
+                    np.copyto(target, piece)
+                position += len(piece)
+            staged.append(host)
+        return staged
+
+    def launch(self, staged: list[Any]) -> PendingEmbeddings:
+        """Queues a staged batch on the device (copy, preprocessing, forward, copy back) without waiting for it.
+
+        On a GPU the pixels are copied on a side stream, so the copy of this batch overlaps the forward of the
+        one before, and the embeddings come back into page-locked memory behind an event.
+        """
+        import torch
+
+        on_gpu = self.device.type == "cuda"
+        # the model's GPU made current: streams, events and graphs default to the current device (torchrun ranks)
+        with torch.inference_mode(), torch.cuda.device(self.device) if on_gpu else nullcontext():
+            on_device = staged
+            if on_gpu:
+                compute = torch.cuda.current_stream()
+                with torch.cuda.stream(self._copy_stream()):
+                    on_device = [host.to(self.device, non_blocking=True) for host in staged]
+                compute.wait_stream(self._copy_stream())
+                for pixels in on_device:
+                    pixels.record_stream(compute)  # the allocator must not reuse it before the forward ran
+            batch = torch.cat([normalize_pixels(pixels, self.image_size, self.scale, self.shift).to(self.dtype)
+                               for pixels in on_device])
+            output = self._image_tower(batch)
+            pooled, tokens = output if self.spec.tokens else (output, None)
+            return PendingEmbeddings(staged, *(self._to_host(t) for t in (pooled, tokens)), self._event())
+
     def encode_images(self, pieces: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
         """Encodes one batch given as uint8 pieces ``[k_i,H_i,W_i,3]`` (shapes may differ between pieces).
 
         Returns:
             float32 ``[N,D]`` projected CLS embeddings (not normalised) and, with ``tokens``, float32 ``[N,P,W]``.
         """
+        return self.launch(self.stage(pieces)).result()
+
+    def _image_tower(self, batch: Any) -> Any:
+        """``encode_image``, replayed from a CUDA graph once a batch shape has recurred (see :class:`TowerGraphs`)."""
+        if self.device.type == "cuda" and self.spec.cuda_graph:
+            if not hasattr(self, "_graphs"):
+                self._graphs = TowerGraphs(self.model.encode_image, self.device)
+            return self._graphs(batch)
+        return self.model.encode_image(batch)
+
+    def _copy_stream(self):
         import torch
 
-        if len({piece.shape[1:] for piece in pieces}) == 1:
-            batch = self.preprocess(np.concatenate(pieces) if len(pieces) > 1 else pieces[0])
-        else:  # frames of different sizes (--keep-aspect stores): each piece is resized on its own
-            batch = torch.cat([self.preprocess(piece) for piece in pieces])
-        with torch.inference_mode():
-            output = self.model.encode_image(batch)
-        if self.spec.tokens:
-            pooled, tokens = output
-            return pooled.float().cpu().numpy(), tokens.float().cpu().numpy()
-        return output.float().cpu().numpy(), None
+        if not hasattr(self, "_stream"):
+            self._stream = torch.cuda.Stream(self.device)
+        return self._stream
+
+    def _to_host(self, tensor: Any) -> Any:
+        if tensor is None or self.device.type != "cuda":
+            return None if tensor is None else tensor.float()
+        import torch
+
+        host = torch.empty(tensor.shape, dtype=torch.float32, pin_memory=True)
+        return host.copy_(tensor, non_blocking=True)
+
+    def _event(self) -> Any:
+        if self.device.type != "cuda":
+            return None
+        import torch
+
+        event = torch.cuda.Event()
+        event.record()
+        return event
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """float32 ``[N,D]`` text embeddings (not normalised)."""
@@ -215,6 +302,63 @@ class ClipEncoder:
         tokens = self.tokenizer(texts).to(self.device)
         with torch.inference_mode():
             return self.model.encode_text(tokens).float().cpu().numpy()
+
+
+class TowerGraphs:
+    """Replays a module's forward from CUDA graphs, one per recurring input shape.
+
+    An eager ViT forward costs the host about as long as a small model's batch takes the GPU, so the host, not
+    the GPU, would set the pace; a graph replay is one launch. A shape is captured when seen for the
+    ``after``-th time (one-off shapes, such as a shard's last short batch, stay eager), at most ``limit`` of them,
+    all in one memory pool. The outputs of a replay are only valid until the next replay: the caller copies
+    them out on the same stream first. If capturing fails, a warning is printed and the forward stays eager.
+    """
+
+    def __init__(self, forward: Any, device: Any, after: int = 2, limit: int = 4):
+        self.forward = forward
+        self.device = device
+        self.after = after
+        self.limit = limit
+        self._seen: dict[tuple, int] = {}
+        self._graphs: dict[tuple, tuple[Any, Any, Any]] = {}  # shape -> (graph, static input, static output)
+        self._pool = None
+        self._failed = False
+
+    def __call__(self, batch: Any) -> Any:
+        key = (tuple(batch.shape), batch.dtype)
+        if key not in self._graphs:
+            self._seen[key] = self._seen.get(key, 0) + 1
+            worth_capturing = not self._failed and self._seen[key] >= self.after and len(self._graphs) < self.limit
+            if not (worth_capturing and self._capture(batch, key)):
+                return self.forward(batch)
+        graph, static_input, static_output = self._graphs[key]
+        static_input.copy_(batch)
+        graph.replay()
+        return static_output
+
+    def _capture(self, batch: Any, key: tuple) -> bool:
+        import torch
+
+        try:
+            static_input = batch.clone()
+            side = torch.cuda.Stream(self.device)
+            side.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(side):  # warm-up off the capture: library handles and workspaces get made
+                for _ in range(2):
+                    self.forward(static_input)
+            torch.cuda.current_stream(self.device).wait_stream(side)
+            if self._pool is None:
+                self._pool = torch.cuda.graph_pool_handle()
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, pool=self._pool):
+                static_output = self.forward(static_input)
+        except Exception as exc:  # an unsupported op: eager forward from now on
+            warn(f"encode: the image tower cannot be captured as a CUDA graph ({type(exc).__name__}: {exc}); "
+                 "running it eagerly (pass --no-cuda-graph to skip the attempt)")
+            self._failed = True
+            return False
+        self._graphs[key] = (graph, static_input, static_output)
+        return True
 
 
 def pixel_settings(model: Any) -> tuple[int, tuple[float, ...], tuple[float, ...]]:

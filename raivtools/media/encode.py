@@ -3,8 +3,9 @@
 Records are cut into shards by input position exactly as in ``extract-frames``; shard ``i`` belongs to rank
 ``i mod world`` (``--shard I/N`` or torchrun's ``RANK``/``WORLD_SIZE``), so every rank writes its own shards
 into one store and ``--resume`` skips done shards. Frames are batched within a shard only, so a shard's
-features do not depend on how the work was split. A reader thread loads frames (from the frame store, or by
-decoding media in worker processes) while the model runs.
+features do not depend on how the work was split. A reader thread loads and stages the frames of the next
+shard (from the frame store, or by decoding media in worker processes) while the device computes this one and
+a writer thread writes the last one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import os
 import queue
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ import orjson
 from raivtools.io.errors import InputError
 from raivtools.io.records import require_fields
 from raivtools.io.report import RunSummary, warn
-from raivtools.io.store import ArrayStore, StoreWriter, iter_chunks, shard_name
+from raivtools.io.store import ArrayStore, StoredArray, StoreWriter, iter_chunks, shard_name
 from raivtools.media.clip import ClipEncoder
 from raivtools.media.decode import FrameSpec, decode_task, quiet_decoders
 from raivtools.media.extract import media_item
@@ -78,7 +81,7 @@ class _Entry:
     record_id: str  # its id as a store key
     passthrough: bool = False  # an upstream error record: written out unchanged
     duplicate: bool = False  # an earlier record had this id: its arrays stand
-    frames: np.ndarray | None = None  # uint8 [K,H,W,3] to encode
+    frames: np.ndarray | StoredArray | None = None  # uint8 [K,H,W,3] to encode (from a store: not yet read)
     texts: dict[str, str] = field(default_factory=dict)  # field -> text to encode
     error: str | None = None  # why this record cannot be encoded
 
@@ -90,6 +93,7 @@ class _Unit:
     index: int  # shard index
     resumed: bool  # done in an earlier run: only replayed to stdout
     entries: list[_Entry]
+    staged: list[list[Any]] = field(default_factory=list)  # its frames as ClipEncoder.stage'd batches
 
 
 class _FrameStores:
@@ -98,13 +102,13 @@ class _FrameStores:
     def __init__(self) -> None:
         self._stores: dict[str, ArrayStore] = {}
 
-    def frames(self, directory: str, record_id: str) -> np.ndarray:
+    def frames(self, directory: str, record_id: str) -> StoredArray | np.ndarray:
         store = self._stores.get(directory)
         if store is None:
             store = self._stores[directory] = ArrayStore(directory)
         if record_id not in store:
             store.refresh()
-        return store.get(record_id)["frames"]
+        return store.lazy(record_id, "frames")  # read by ClipEncoder.stage, straight into the batch
 
 
 class FeatureEncoder:
@@ -156,10 +160,20 @@ class FeatureEncoder:
                     self._load_frames(entry, decoded, result)
                 entries.append(entry)
                 if len(entries) == size:
-                    yield _Unit(index, resumed, entries)
+                    yield self._staged(_Unit(index, resumed, entries))
                     unit_meta.pop(0)
                     del pending[:position]
                     entries, position = [], 0
+
+    def _staged(self, unit: _Unit) -> _Unit:
+        """The unit with its frames cut into batches and staged on the host (here, in the reader thread)."""
+        clips = [e.frames for e in self._with_frames(unit)]
+        unit.staged = [self.encoder.stage(pieces) for pieces in frame_batches(clips, self.config.batch_size)]
+        return unit
+
+    @staticmethod
+    def _with_frames(unit: _Unit) -> list[_Entry]:
+        return [e for e in unit.entries if not e.passthrough and not e.duplicate and e.frames is not None]
 
     def _entry(self, record: dict[str, Any], where: str, seen: set[str]) -> _Entry:
         require_fields(record, ["id"], where)
@@ -206,33 +220,59 @@ class FeatureEncoder:
     # ---- encoding (the calling thread) --------------------------------------------------------------
 
     def run(self, located: Iterable[Located]) -> Iterator[dict[str, Any]]:
-        """Encodes this rank's shards (skipping done ones with ``resume``) and yields their records."""
-        for unit in _prefetch(self._units(located), depth=2):
-            if unit.resumed:
-                yield from self._replay(unit)
-                continue
-            items, errors = self._encode_unit(unit)
-            ok = sum(1 for arrays in items.values() if arrays)
-            self.writer.write_shard(shard_name(unit.index), items,
-                                    stats={"ok": ok, "error": len(items) - ok, "errors": errors})
-            for entry in unit.entries:
-                yield self._output(entry, *self._status(entry, errors))
+        """Encodes this rank's shards (skipping done ones with ``resume``) and yields their records.
 
-    def _encode_unit(self, unit: _Unit) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, str]]:
+        Three stages overlap: the reader thread loads shard n+1, the device computes shard n (queued before
+        shard n-1's results are taken back) and a writer thread writes shard n-1. A shard's records are
+        yielded once it is on disk, in input order.
+        """
+        writes: deque[tuple[Future, list[dict[str, Any]]]] = deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="raiv-encode-writer") as writer:
+            queued: tuple[_Unit, list] | None = None
+            for unit in _prefetch(self._units(located), depth=2):
+                if unit.resumed:
+                    if queued is not None:
+                        writes.append(self._write(*queued, writer))
+                        queued = None
+                    yield from _written(writes, keep=0)
+                    yield from self._replay(unit)
+                    continue
+                launched = (unit, [self.encoder.launch(staged) for staged in unit.staged])
+                if queued is not None:
+                    writes.append(self._write(*queued, writer))
+                queued = launched
+                yield from _written(writes, keep=1)
+            if queued is not None:
+                writes.append(self._write(*queued, writer))
+            yield from _written(writes, keep=0)
+
+    def _write(self, unit: _Unit, pending: list, writer: ThreadPoolExecutor) -> tuple[Future, list[dict[str, Any]]]:
+        """Takes the unit's embeddings back, hands its shard to the writer thread; returns the write and the
+        unit's output records (to be yielded once the write is done)."""
+        items, errors = self._unit_arrays(unit, [batch.result() for batch in pending])
+        ok = sum(1 for arrays in items.values() if arrays)
+        stats = {"ok": ok, "error": len(items) - ok, "errors": errors}
+        write = writer.submit(self.writer.write_shard, shard_name(unit.index), items, stats)
+        return write, [self._output(entry, *self._status(entry, errors)) for entry in unit.entries]
+
+    def _unit_arrays(self, unit: _Unit, results: list[tuple[np.ndarray, np.ndarray | None]]
+                     ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, str]]:
+        """The unit's arrays by record (frame embeddings split back per record, text embeddings) and errors."""
         dtype = np.dtype(self.config.store_dtype)
         items: dict[str, dict[str, np.ndarray]] = {}
         errors: dict[str, str] = {}
         fresh = [e for e in unit.entries if not e.passthrough and not e.duplicate]
-        with_frames = [e for e in fresh if e.frames is not None]
-        pooled, tokens = self._encode_frames([e.frames for e in with_frames])
-        start = 0
         arrays: dict[str, dict[str, np.ndarray]] = {e.record_id: {} for e in fresh}
-        for entry in with_frames:
-            count = len(entry.frames)
-            arrays[entry.record_id]["frames"] = pooled[start: start + count].astype(dtype)
-            if tokens is not None:
-                arrays[entry.record_id]["tokens"] = tokens[start: start + count].astype(dtype)
-            start += count
+        if results:
+            pooled = np.concatenate([batch_pooled for batch_pooled, _ in results])
+            tokens = np.concatenate([t for _, t in results]) if results[0][1] is not None else None
+            start = 0
+            for entry in self._with_frames(unit):
+                count = len(entry.frames)
+                arrays[entry.record_id]["frames"] = pooled[start: start + count].astype(dtype)
+                if tokens is not None:
+                    arrays[entry.record_id]["tokens"] = tokens[start: start + count].astype(dtype)
+                start += count
         for name in self.config.text_fields:
             owners = [e for e in fresh if name in e.texts]
             for offset in range(0, len(owners), self.config.batch_size):
@@ -247,33 +287,6 @@ class FeatureEncoder:
             else:
                 items[entry.record_id] = arrays[entry.record_id]
         return items, errors
-
-    def _encode_frames(self, clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
-        """Runs every frame of a shard through the image tower in batches of ``batch_size`` frames."""
-        if not clips:
-            return np.zeros((0, 0), np.float32), None
-        pooled, tokens = [], []
-        pieces: list[np.ndarray] = []
-        filled = 0
-        for clip in clips:
-            offset = 0
-            while offset < len(clip):
-                take = min(len(clip) - offset, self.config.batch_size - filled)
-                pieces.append(clip[offset: offset + take])
-                offset += take
-                filled += take
-                if filled == self.config.batch_size:
-                    self._run_batch(pieces, pooled, tokens)
-                    pieces, filled = [], 0
-        if pieces:
-            self._run_batch(pieces, pooled, tokens)
-        return np.concatenate(pooled), (np.concatenate(tokens) if tokens else None)
-
-    def _run_batch(self, pieces: list[np.ndarray], pooled: list, tokens: list) -> None:
-        batch_pooled, batch_tokens = self.encoder.encode_images(pieces)
-        pooled.append(batch_pooled)
-        if batch_tokens is not None:
-            tokens.append(batch_tokens)
 
     def _status(self, entry: _Entry, errors: dict[str, str]) -> tuple[str, str | None]:
         if entry.passthrough:
@@ -306,6 +319,36 @@ class FeatureEncoder:
             out["error"] = error
         self.summary.add(out)
         return out
+
+
+def frame_batches(clips: list[np.ndarray], batch_size: int) -> list[list[np.ndarray]]:
+    """Cuts a shard's clips into batches of ``batch_size`` frames (the last may be shorter); a clip may span
+    two batches. Each batch is a list of pieces (views of the clips)."""
+    batches: list[list[np.ndarray]] = []
+    pieces: list[np.ndarray] = []
+    filled = 0
+    for clip in clips:
+        offset = 0
+        while offset < len(clip):
+            take = min(len(clip) - offset, batch_size - filled)
+            pieces.append(clip[offset: offset + take])
+            offset += take
+            filled += take
+            if filled == batch_size:
+                batches.append(pieces)
+                pieces, filled = [], 0
+    if pieces:
+        batches.append(pieces)
+    return batches
+
+
+def _written(writes: deque[tuple[Future, list[dict[str, Any]]]], keep: int) -> Iterator[dict[str, Any]]:
+    """Yields the records of all but the last ``keep`` shard writes, oldest first, each once its write is done
+    (a failed write raises here)."""
+    while len(writes) > keep:
+        write, records = writes.popleft()
+        write.result()
+        yield from records
 
 
 _DONE = object()

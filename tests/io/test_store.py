@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from raivtools.io import ArrayStore, InputError
-from raivtools.io.store import iter_chunks, shard_name
+from raivtools.io.store import StoredArray, iter_chunks, shard_name
 
 
 def _items(start, n):
@@ -88,3 +88,84 @@ def test_not_a_store(tmp_path):
 def test_iter_chunks():
     assert list(iter_chunks(range(5), 2)) == [[0, 1], [2, 3], [4]]
     assert list(iter_chunks([], 3)) == []
+
+
+# ---- reading: positioned reads of stored members, lazy arrays, damaged shards
+
+
+def _one_shard(tmp_path, items, compress=False):
+    ArrayStore.create(tmp_path / "s", compress=compress).write_shard(shard_name(0), items)
+    return ArrayStore(tmp_path / "s")
+
+
+def test_reads_every_dtype_and_shape_exactly(tmp_path):
+    rng = np.random.default_rng(0)
+    items = {"clip": {"frames": rng.integers(0, 255, (4, 9, 7, 3), dtype=np.uint8),
+                      "feats": rng.normal(size=(4, 5)).astype(np.float16), "fortran": np.asfortranarray(rng.normal(size=(3, 5))),
+                      "empty": np.zeros((0, 7), np.float32), "scalar": np.float64(2.5), "flags": np.array([True, False])}}
+    store = _one_shard(tmp_path, items)
+    got = store.get("clip")
+    for name, array in items["clip"].items():
+        assert got[name].dtype == np.asarray(array).dtype and np.array_equal(got[name], array), name
+
+
+def test_deflated_shards_read_like_stored_ones(tmp_path):
+    items = {"a": {"x": np.arange(12, dtype=np.int32).reshape(3, 4)}}
+    assert np.array_equal(_one_shard(tmp_path, items, compress=True).get("a")["x"], items["a"]["x"])
+    lazy = ArrayStore(tmp_path / "s").lazy("a", "x")
+    assert isinstance(lazy, np.ndarray)  # a deflated member cannot be read lazily: it is read at once
+
+
+def test_lazy_rows_read_straight_into_a_buffer(tmp_path):
+    frames = np.arange(5 * 2 * 3, dtype=np.uint8).reshape(5, 2, 3)
+    lazy = _one_shard(tmp_path, {"v": {"frames": frames}}).lazy("v", "frames")
+    assert isinstance(lazy, StoredArray) and lazy.shape == (5, 2, 3) and len(lazy) == 5
+    rows = lazy[1:4]
+    assert rows.shape == (3, 2, 3) and np.array_equal(rows.read(), frames[1:4])
+    buffer = np.zeros((6, 2, 3), np.uint8)
+    rows[1:].read_into(buffer[2:4])
+    assert np.array_equal(buffer[2:4], frames[2:4]) and not buffer[:2].any() and not buffer[4:].any()
+    assert np.array_equal(np.asarray(lazy), frames)
+    with pytest.raises(ValueError, match="C-contiguous uint8"):
+        rows.read_into(np.zeros((2, 2, 3), np.uint8))
+    with pytest.raises(ValueError, match="step 1"):
+        lazy[::2]
+
+
+def test_lazy_reads_from_many_threads(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    items = {f"id{i}": {"frames": np.full((3, 64, 64, 3), i, np.uint8)} for i in range(40)}
+    store = _one_shard(tmp_path, items)
+    with ThreadPoolExecutor(8) as pool:
+        sums = list(pool.map(lambda i: int(store.lazy(f"id{i}", "frames").read().sum()), range(40)))
+    assert sums == [i * 3 * 64 * 64 * 3 for i in range(40)]
+
+
+def test_unicode_directory_and_ids_read_lazily(tmp_path):
+    writer = ArrayStore.create(tmp_path / "magasin 倉庫")
+    writer.write_shard(shard_name(0), {"vidéo 猫": {"frames": np.ones((2, 2), np.uint8)}})
+    assert ArrayStore(tmp_path / "magasin 倉庫").lazy("vidéo 猫", "frames").read().sum() == 4
+
+
+@pytest.mark.parametrize("damage", ["empty", "garbage", "truncated", "not-npz"])
+def test_damaged_shard_is_a_clear_error(tmp_path, damage):
+    store = _one_shard(tmp_path, _items(0, 3))
+    shard = tmp_path / "s" / f"{shard_name(0)}.npz"
+    data = shard.read_bytes()
+    if damage == "not-npz":
+        np.save(tmp_path / "plain.npy", np.zeros(3))
+        damaged = (tmp_path / "plain.npy").read_bytes()
+    else:
+        damaged = {"empty": b"", "garbage": b"\x00garbage" * 50, "truncated": data[: len(data) // 2]}[damage]
+    shard.write_bytes(damaged)
+    with pytest.raises(InputError, match=r"shard-00000.npz: unreadable store shard .*rerun the command"):
+        store.get("id1")
+
+
+def test_member_that_disagrees_with_its_header_is_an_error(tmp_path):
+    store = _one_shard(tmp_path, {"a": {"x": np.zeros((4, 5), np.float32)}})
+    shard = tmp_path / "s" / f"{shard_name(0)}.npz"
+    shard.write_bytes(shard.read_bytes().replace(b"(4, 5)", b"(9, 5)"))
+    with pytest.raises(InputError, match="does not match its header"):
+        store.get("a")

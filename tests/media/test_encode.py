@@ -182,3 +182,114 @@ def test_half_precisions_encode_and_agree_with_fp32(frames_jsonl, tiny_clip_json
         assert [o["status"] for o in out] == ["ok", "ok", "ok", "error"]
         runs[name] = ArrayStore(tmp_path / name).get("clip")["frames"].astype(np.float32)
     assert np.allclose(runs[precision], runs["fp32"], atol=0.1 * np.abs(runs["fp32"]).max())
+
+
+# ---- the pipeline's stages: batching, staging, shard order and damaged frame stores
+
+
+def test_frame_batches_cut_clips_across_batches():
+    from raivtools.media.encode import frame_batches
+
+    clips = [np.full((3, 1), 1), np.full((4, 1), 2), np.full((1, 1), 3)]
+    batches = frame_batches(clips, 3)
+    assert [[piece[:, 0].tolist() for piece in batch] for batch in batches] == [
+        [[1, 1, 1]], [[2, 2, 2]], [[2], [3]]]
+    assert frame_batches([], 3) == [] and frame_batches([np.zeros((0, 1))], 3) == []
+
+
+def _encoder(tiny_clip_json):
+    from raivtools.media.clip import ClipEncoder, ClipSpec, register_model_config
+
+    torch.manual_seed(0)
+    return ClipEncoder(ClipSpec(model=register_model_config(str(tiny_clip_json)), pretrained="none", device="cpu"))
+
+
+def test_stage_reads_stored_pieces_into_the_batch(tiny_clip_json, tmp_path):
+    from raivtools.io.store import shard_name
+
+    encoder = _encoder(tiny_clip_json)
+    rng = np.random.default_rng(0)
+    clip, other = rng.integers(0, 255, (3, 40, 40, 3), dtype=np.uint8), rng.integers(0, 255, (2, 40, 40, 3), dtype=np.uint8)
+    ArrayStore.create(tmp_path / "frames").write_shard(shard_name(0), {"c": {"frames": clip}})
+    lazy = ArrayStore(tmp_path / "frames").lazy("c", "frames")
+    (staged,) = encoder.stage([lazy[1:], other, lazy[:1]])
+    assert np.array_equal(staged.numpy(), np.concatenate([clip[1:], other, clip[:1]]))
+    pooled, _ = encoder.launch([staged]).result()
+    assert np.allclose(pooled, encoder.encode_images([clip[1:], other, clip[:1]])[0], atol=1e-6)
+    wide = rng.integers(0, 255, (1, 40, 60, 3), dtype=np.uint8)  # another frame size: staged on its own
+    assert [tuple(t.shape) for t in encoder.stage([lazy[:2], wide])] == [(2, 40, 40, 3), (1, 40, 60, 3)]
+
+
+def _pipeline(tiny_clip_json, tmp_path, records, **config):
+    from raivtools.io.report import RunSummary
+    from raivtools.media.encode import EncodeConfig, FeatureEncoder, store_meta
+
+    encoder = _encoder(tiny_clip_json)
+    settings = EncodeConfig(**config)
+    writer = ArrayStore.create(tmp_path / "feats", meta=store_meta(settings, encoder))
+    encoding = FeatureEncoder(settings, encoder, writer, str(tmp_path / "feats"), RunSummary("test"))
+    return writer, encoding.run(("in.jsonl", n + 1, r) for n, r in enumerate(records))
+
+
+def _frame_records(tmp_path, count, frames=3):
+    from raivtools.io.store import shard_name
+
+    rng = np.random.default_rng(1)
+    writer = ArrayStore.create(tmp_path / "frames")
+    clips = {f"r{i}": {"frames": rng.integers(0, 255, (frames, 40, 40, 3), dtype=np.uint8)} for i in range(count)}
+    writer.write_shard(shard_name(0), clips)
+    return [{"id": i, "frames": str(tmp_path / "frames"), "status": "ok"} for i in clips], clips
+
+
+def test_records_come_out_in_order_once_their_shard_is_on_disk(tiny_clip_json, tmp_path):
+    from raivtools.io.store import shard_name
+
+    records, clips = _frame_records(tmp_path, 11)
+    writer, run = _pipeline(tiny_clip_json, tmp_path, records, batch_size=4, shard_size=3)
+    seen = []
+    for record in run:
+        seen.append(record["id"])
+        assert writer.is_done(shard_name((len(seen) - 1) // 3)), "a record came out before its shard was written"
+    assert seen == [r["id"] for r in records]
+    store = ArrayStore(tmp_path / "feats")
+    encoder = _encoder(tiny_clip_json)
+    for record_id, arrays in clips.items():  # batches of 4 frames straddle records and shards: same features
+        expected = encoder.encode_images([arrays["frames"]])[0]
+        assert np.allclose(store.get(record_id)["frames"], expected, atol=2e-3)
+
+
+def test_a_failed_shard_write_stops_the_run(tiny_clip_json, tmp_path, monkeypatch):
+    records, _ = _frame_records(tmp_path, 7)
+    writer, run = _pipeline(tiny_clip_json, tmp_path, records, shard_size=2)
+    original = writer.write_shard
+
+    def failing(name, items, stats=None):
+        if name.endswith("1"):
+            raise OSError(28, "No space left on device")
+        original(name, items, stats)
+
+    monkeypatch.setattr(writer, "write_shard", failing)
+    out = []
+    with pytest.raises(OSError, match="No space left"):
+        for record in run:
+            out.append(record["id"])
+    assert out == ["r0", "r1"]  # what came out is on disk; nothing after the failed shard
+
+
+def test_damaged_frame_store_shard_gives_error_records(frames_jsonl, tiny_clip_json, tmp_path):
+    import shutil
+
+    import orjson
+
+    records = [orjson.loads(line) for line in frames_jsonl.read_bytes().splitlines()]
+    frames_dir = tmp_path / "frames"
+    shutil.copytree(records[0]["frames"], frames_dir)
+    (frames_dir / "shard-00000.npz").write_bytes(b"\x00not a zip")
+    for record in records:
+        if "frames" in record:
+            record["frames"] = str(frames_dir)
+    result, out = _run(write_jsonl(tmp_path / "in.jsonl", records), "--out", tmp_path / "feats", *_tiny(tiny_clip_json))
+    assert result.exit_code == 0, result.output
+    by_id = {r["id"]: r for r in out}
+    assert by_id["clip"]["status"] == "error" and "unreadable store shard" in by_id["clip"]["error"]
+    assert by_id["uni"]["status"] == "ok"  # in the other shard
