@@ -19,7 +19,10 @@ import io
 import math
 import os
 import shutil
+import struct
+import threading
 import zipfile
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -52,17 +55,90 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def _write_npz(path: Path, arrays: Mapping[str, np.ndarray], compress: bool) -> None:
     """Writes an ``.npz`` that ``np.load`` reads, byte-identical for identical arrays."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    with zipfile.ZipFile(tmp, "w", compression=method, allowZip64=True) as archive:
-        for key, array in arrays.items():
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=_FIXED_ZIP_TIME)
-            info.compress_type = method
-            with archive.open(info, "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    members = None if compress else _stored_members(arrays)
+    if members is not None and _fits_plain_zip(members):
+        with open(tmp, "wb") as handle:
+            _write_stored_zip(handle, members)
+            handle.flush()
+            os.fsync(handle.fileno())
+    else:  # deflated, or past the plain zip format's 4 GiB / 65535-member limits: zipfile writes zip64
+        method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        with zipfile.ZipFile(tmp, "w", compression=method, allowZip64=True) as archive:
+            for key, array in arrays.items():
+                info = zipfile.ZipInfo(f"{key}.npy", date_time=_FIXED_ZIP_TIME)
+                info.compress_type = method
+                with archive.open(info, "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+# An uncompressed zip written with struct: zipfile's per-member Python costs ~60 us, which for a shard of
+# small feature arrays is most of the write, and a GIL the encode pipeline's other threads are waiting for.
+_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")  # signature .. extra length (30 bytes)
+_CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")  # signature .. local header offset (46 bytes)
+_END_RECORD = struct.Struct("<IHHHHIIH")  # end of central directory (22 bytes)
+_DOS_DATE = (_FIXED_ZIP_TIME[0] - 1980) << 9 | _FIXED_ZIP_TIME[1] << 5 | _FIXED_ZIP_TIME[2]
+_UTF8_NAME = 0x800
+
+
+def _stored_members(arrays: Mapping[str, np.ndarray]) -> list[tuple[bytes, bytes, memoryview]] | None:
+    """(name, npy header, data) per array as ``np.lib.format.write_array`` lays them out; None when an array
+    needs what only ``write_array`` does (objects, a header past format 1.0)."""
+    members = []
+    for key, value in arrays.items():
+        array = np.asarray(value)
+        if array.dtype.hasobject:
+            return None
+        header_data = np.lib.format.header_data_from_array_1_0(array)
+        try:
+            header = _npy_header(header_data)
+        except ValueError:
+            return None
+        data = array.T if header_data["fortran_order"] else array  # the transpose of Fortran data is C-ordered
+        members.append((f"{key}.npy".encode(), header, memoryview(np.ascontiguousarray(data).reshape(-1).view(np.uint8))))
+    return members
+
+
+_NPY_HEADERS: dict[tuple, bytes] = {}
+
+
+def _npy_header(header_data: dict[str, Any]) -> bytes:
+    """The npy format 1.0 header (magic, length, padded dict), made once per dtype, order and shape."""
+    key = (repr(header_data["descr"]), header_data["fortran_order"], header_data["shape"])
+    if key not in _NPY_HEADERS:
+        if len(_NPY_HEADERS) > 4096:
+            _NPY_HEADERS.clear()
+        buffer = io.BytesIO()
+        np.lib.format.write_array_header_1_0(buffer, header_data)
+        _NPY_HEADERS[key] = buffer.getvalue()
+    return _NPY_HEADERS[key]
+
+
+def _fits_plain_zip(members: list[tuple[bytes, bytes, memoryview]]) -> bool:
+    total = sum(30 + 46 + 2 * len(name) + len(header) + len(data) for name, header, data in members)
+    return len(members) < 0xFFFF and total < 0xFFFFFFFF
+
+
+def _write_stored_zip(handle: Any, members: list[tuple[bytes, bytes, memoryview]]) -> None:
+    central = []
+    offset = 0
+    for name, header, data in members:
+        crc = zlib.crc32(data, zlib.crc32(header))
+        size = len(header) + len(data)
+        flags = 0 if name.isascii() else _UTF8_NAME
+        handle.write(_LOCAL_HEADER.pack(0x04034B50, 20, flags, 0, 0, _DOS_DATE, crc, size, size, len(name), 0))
+        handle.write(name)
+        handle.write(header)
+        handle.write(data)
+        central.append(_CENTRAL_HEADER.pack(0x02014B50, 20, 20, flags, 0, 0, _DOS_DATE, crc, size, size, len(name),
+                                            0, 0, 0, 0, 0, offset) + name)
+        offset += 30 + len(name) + size
+    directory = b"".join(central)
+    handle.write(directory)
+    handle.write(_END_RECORD.pack(0x06054B50, 0, 0, len(members), len(members), len(directory), offset, 0))
 
 
 def shard_name(index: int) -> str:
@@ -291,7 +367,7 @@ class ShardFile:
 
     def read_at(self, offset: int, out: np.ndarray, key: str) -> None:
         """Fills the C-contiguous ``out`` with the bytes at ``offset`` (the GIL is released while reading)."""
-        view = memoryview(out.reshape(-1)).cast("B")
+        view = memoryview(out.reshape(-1).view(np.uint8))
         done = 0
         while done < len(view):
             got = os.preadv(self._handle.fileno(), [view[done:]], offset + done)

@@ -98,15 +98,28 @@ def _one_shard(tmp_path, items, compress=False):
     return ArrayStore(tmp_path / "s")
 
 
-def test_reads_every_dtype_and_shape_exactly(tmp_path):
+def test_every_dtype_and_shape_round_trips(tmp_path):
+    """The shard writer's zip is what zipfile (CRCs) and np.load accept, and the reader gives the arrays back."""
+    import zipfile
+
     rng = np.random.default_rng(0)
-    items = {"clip": {"frames": rng.integers(0, 255, (4, 9, 7, 3), dtype=np.uint8),
-                      "feats": rng.normal(size=(4, 5)).astype(np.float16), "fortran": np.asfortranarray(rng.normal(size=(3, 5))),
-                      "empty": np.zeros((0, 7), np.float32), "scalar": np.float64(2.5), "flags": np.array([True, False])}}
-    store = _one_shard(tmp_path, items)
+    arrays = {"frames": rng.integers(0, 255, (4, 9, 7, 3), dtype=np.uint8),
+              "feats": rng.normal(size=(4, 5)).astype(np.float16), "fortran": np.asfortranarray(rng.normal(size=(3, 5))),
+              "strided": np.arange(20.0).reshape(4, 5)[:, ::2], "empty": np.zeros((0, 7), np.float32),
+              "scalar": np.float64(2.5), "flags": np.array([True, False]), "text.légende 猫": np.ones(3),
+              "dates": np.array(["2020-01-01"], dtype="datetime64[D]"), "words": np.array(["héllo", "x"]),
+              "records": np.zeros(2, dtype=[("a", "<i4"), ("b", "<f8")])}
+    store = _one_shard(tmp_path, {"clip": arrays})
+    shard = tmp_path / "s" / f"{shard_name(0)}.npz"
+    with zipfile.ZipFile(shard) as archive:
+        assert archive.testzip() is None
+    with np.load(shard) as loaded:
+        assert sorted(loaded.files) == sorted(f"0.{name}" for name in arrays)
+        assert all(np.array_equal(loaded[f"0.{name}"], array) for name, array in arrays.items())
     got = store.get("clip")
-    for name, array in items["clip"].items():
+    for name, array in arrays.items():
         assert got[name].dtype == np.asarray(array).dtype and np.array_equal(got[name], array), name
+    assert got["fortran"].flags.f_contiguous
 
 
 def test_deflated_shards_read_like_stored_ones(tmp_path):
