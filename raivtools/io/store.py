@@ -15,6 +15,7 @@ Records point at their arrays by the store directory; the record ``id`` is the k
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -421,7 +422,8 @@ class ShardFile:
     def __del__(self) -> None:  # an evicted shard closes once no StoredArray holds it any more
         handle = getattr(self, "_handle", None)
         if handle is not None and not handle.closed:
-            self.close()
+            with contextlib.suppress(Exception):  # at interpreter exit numpy may already be gone
+                self.close()
 
 
 class StoredArray:
