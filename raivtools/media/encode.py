@@ -11,8 +11,6 @@ a writer thread writes the last one.
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +22,7 @@ import numpy as np
 import orjson
 
 from raivtools.io.errors import InputError
+from raivtools.io.prefetch import prefetch
 from raivtools.io.records import require_fields
 from raivtools.io.report import RunSummary, warn
 from raivtools.io.store import ArrayStore, StoredArray, StoreWriter, iter_chunks, shard_name
@@ -228,20 +227,16 @@ class FeatureEncoder:
         """
         writes: deque[tuple[Future, list[dict[str, Any]]]] = deque()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="raiv-encode-writer") as writer:
-            queued: tuple[_Unit, list] | None = None
-            for unit in _prefetch(self._units(located), depth=2):
-                if unit.resumed:
-                    if queued is not None:
-                        writes.append(self._write(*queued, writer))
-                        queued = None
-                    yield from _written(writes, keep=0)
-                    yield from self._replay(unit)
-                    continue
-                launched = (unit, [self.encoder.launch(staged) for staged in unit.staged])
+            queued: tuple[_Unit, list] | None = None  # on the device, results not yet taken back
+            for unit in prefetch(self._units(located), depth=2, name="raiv-encode-reader"):
+                # this unit is queued before the last one is taken back, so the device never waits for the host
+                launched = None if unit.resumed else (unit, [self.encoder.launch(staged) for staged in unit.staged])
                 if queued is not None:
                     writes.append(self._write(*queued, writer))
                 queued = launched
-                yield from _written(writes, keep=1)
+                yield from _written(writes, keep=0 if unit.resumed else 1)
+                if unit.resumed:
+                    yield from self._replay(unit)
             if queued is not None:
                 writes.append(self._write(*queued, writer))
             yield from _written(writes, keep=0)
@@ -349,41 +344,3 @@ def _written(writes: deque[tuple[Future, list[dict[str, Any]]]], keep: int) -> I
         write, records = writes.popleft()
         write.result()
         yield from records
-
-
-_DONE = object()
-
-
-def _prefetch(iterator: Iterator[Any], depth: int) -> Iterator[Any]:
-    """Runs ``iterator`` in a thread, ``depth`` items ahead; its exceptions are raised here."""
-    slots: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in iterator:
-                while not stop.is_set():
-                    try:
-                        slots.put((item, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            slots.put((_DONE, None))
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            slots.put((_DONE, exc))
-
-    thread = threading.Thread(target=produce, name="raiv-encode-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = slots.get()
-            if item is _DONE:
-                if error is not None:
-                    raise error
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5)

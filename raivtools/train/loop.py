@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from raivtools.io.errors import InputError
+from raivtools.io.prefetch import prefetch
 from raivtools.io.records import iter_located
 from raivtools.io.report import log, warn
 from raivtools.seeding import rng_for, seed_everything
@@ -469,7 +470,8 @@ class Trainer:
         accum = self.config.grad_accum
         first_group = self.batch_in_epoch // accum
         numbered = list(enumerate(batches))[first_group * accum:]
-        ready = prefetch((number, self._collate(examples, positions, number)) for number, positions in numbered)
+        ready = prefetch(((number, self._collate(examples, positions, number)) for number, positions in numbered),
+                         name="raiv-train-batches")
         self.wrapped.train()
         try:
             for group_number in range(first_group, -(-len(batches) // accum)):
@@ -677,46 +679,6 @@ def primary_metric(val: dict[str, float], task: str = "") -> str | None:
         if name in val:
             return name
     return None
-
-
-def prefetch(items, depth: int = 2):
-    """Iterates ``items`` produced by a background thread, ``depth`` ahead: the next batches are built while the
-    model computes (the work releases the GIL in numpy/torch). Errors in the producer are raised here."""
-    import queue
-    import threading
-
-    buffer: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if stop.is_set():
-                    return
-                buffer.put((True, item))
-        except BaseException as exc:  # handed to the consumer, which raises it
-            buffer.put((False, exc))
-            return
-        buffer.put((True, done))
-
-    thread = threading.Thread(target=produce, daemon=True)
-    thread.start()
-    try:
-        while True:
-            ok, item = buffer.get()
-            if not ok:
-                raise item
-            if item is done:
-                return
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                buffer.get_nowait()
-            except queue.Empty:
-                thread.join(timeout=0.05)
 
 
 def _tokenizer_for(model):
