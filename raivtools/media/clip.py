@@ -184,6 +184,9 @@ class ClipEncoder:
         self.device = torch.device(spec.device)
         self.dtype = _input_dtype(self.model.visual)
         self.scale, self.shift = normalization_constants(mean, std, self.device)
+        on_gpu = self.device.type == "cuda"
+        self._copy_stream = torch.cuda.Stream(self.device) if on_gpu else None  # host-to-device copies
+        self._graphs = TowerGraphs(self.model.encode_image, self.device) if on_gpu and spec.cuda_graph else None
 
     @property
     def embed_dim(self) -> int:
@@ -244,9 +247,9 @@ class ClipEncoder:
             on_device = staged
             if on_gpu:
                 compute = torch.cuda.current_stream()
-                with torch.cuda.stream(self._copy_stream()):
+                with torch.cuda.stream(self._copy_stream):
                     on_device = [host.to(self.device, non_blocking=True) for host in staged]
-                compute.wait_stream(self._copy_stream())
+                compute.wait_stream(self._copy_stream)
                 for pixels in on_device:
                     pixels.record_stream(compute)  # the allocator must not reuse it before the forward ran
             batch = torch.cat([normalize_pixels(pixels, self.image_size, self.scale, self.shift).to(self.dtype)
@@ -265,18 +268,7 @@ class ClipEncoder:
 
     def _image_tower(self, batch: Any) -> Any:
         """``encode_image``, replayed from a CUDA graph once a batch shape has recurred (see :class:`TowerGraphs`)."""
-        if self.device.type == "cuda" and self.spec.cuda_graph:
-            if not hasattr(self, "_graphs"):
-                self._graphs = TowerGraphs(self.model.encode_image, self.device)
-            return self._graphs(batch)
-        return self.model.encode_image(batch)
-
-    def _copy_stream(self):
-        import torch
-
-        if not hasattr(self, "_stream"):
-            self._stream = torch.cuda.Stream(self.device)
-        return self._stream
+        return self.model.encode_image(batch) if self._graphs is None else self._graphs(batch)
 
     def _to_host(self, tensor: Any) -> Any:
         if tensor is None or self.device.type != "cuda":
