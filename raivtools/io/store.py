@@ -16,6 +16,7 @@ Records point at their arrays by the store directory; the record ``id`` is the k
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
 import os
@@ -58,21 +59,19 @@ def _write_npz(path: Path, arrays: Mapping[str, np.ndarray], compress: bool) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     members = None if compress else _stored_members(arrays)
-    if members is not None and _fits_plain_zip(members):
-        with open(tmp, "wb") as handle:
+    with open(tmp, "wb") as handle:
+        if members is not None and _fits_plain_zip(members):
             _write_stored_zip(handle, members)
-            handle.flush()
-            os.fsync(handle.fileno())
-    else:  # deflated, or past the plain zip format's 4 GiB / 65535-member limits: zipfile writes zip64
-        method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-        with zipfile.ZipFile(tmp, "w", compression=method, allowZip64=True) as archive:
-            for key, array in arrays.items():
-                info = zipfile.ZipInfo(f"{key}.npy", date_time=_FIXED_ZIP_TIME)
-                info.compress_type = method
-                with archive.open(info, "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        else:  # deflated, or past the plain zip format's 4 GiB / 65535-member limits: zipfile writes zip64
+            method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+            with zipfile.ZipFile(handle, "w", compression=method, allowZip64=True) as archive:
+                for key, array in arrays.items():
+                    info = zipfile.ZipInfo(f"{key}.npy", date_time=_FIXED_ZIP_TIME)
+                    info.compress_type = method
+                    with archive.open(info, "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
@@ -93,29 +92,23 @@ def _stored_members(arrays: Mapping[str, np.ndarray]) -> list[tuple[bytes, bytes
         array = np.asarray(value)
         if array.dtype.hasobject:
             return None
-        header_data = np.lib.format.header_data_from_array_1_0(array)
+        fortran = array.flags.f_contiguous and not array.flags.c_contiguous  # as write_array decides
         try:
-            header = _npy_header(header_data)
+            header = _npy_header(array.dtype, fortran, array.shape)
         except ValueError:
             return None
-        data = array.T if header_data["fortran_order"] else array  # the transpose of Fortran data is C-ordered
+        data = array.T if fortran else array  # the transpose of Fortran data is C-ordered
         members.append((f"{key}.npy".encode(), header, memoryview(np.ascontiguousarray(data).reshape(-1).view(np.uint8))))
     return members
 
 
-_NPY_HEADERS: dict[tuple, bytes] = {}
-
-
-def _npy_header(header_data: dict[str, Any]) -> bytes:
+@functools.lru_cache(maxsize=4096)
+def _npy_header(dtype: np.dtype, fortran: bool, shape: tuple[int, ...]) -> bytes:
     """The npy format 1.0 header (magic, length, padded dict), made once per dtype, order and shape."""
-    key = (repr(header_data["descr"]), header_data["fortran_order"], header_data["shape"])
-    if key not in _NPY_HEADERS:
-        if len(_NPY_HEADERS) > 4096:
-            _NPY_HEADERS.clear()
-        buffer = io.BytesIO()
-        np.lib.format.write_array_header_1_0(buffer, header_data)
-        _NPY_HEADERS[key] = buffer.getvalue()
-    return _NPY_HEADERS[key]
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": fortran, "shape": shape})
+    return buffer.getvalue()
 
 
 def _fits_plain_zip(members: list[tuple[bytes, bytes, memoryview]]) -> bool:
@@ -331,7 +324,12 @@ class ArrayStore:
         self._open.clear()
 
 
-_HEADER_CACHE: dict[bytes, tuple[tuple[int, ...], bool, np.dtype]] = {}
+@functools.lru_cache(maxsize=4096)
+def _parse_npy_header(length_and_text: bytes, size_bytes: int) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, Fortran order, dtype) of an npy header, parsed once per distinct text (numpy parses it with
+    ast; every clip of a shard has the same one)."""
+    reader = np.lib.format.read_array_header_1_0 if size_bytes == 2 else np.lib.format.read_array_header_2_0
+    return reader(io.BytesIO(length_and_text))
 
 
 class ShardFile:
@@ -385,8 +383,7 @@ class ShardFile:
         return self._layouts[key]
 
     def _read_layout(self, key: str, info: zipfile.ZipInfo) -> tuple[int, np.dtype, tuple[int, ...], bool] | None:
-        # one read covers the zip local header and a usual npy header; the npy header text is parsed once per
-        # distinct text (every clip of a shard has the same one), since numpy parses it with ast
+        # one read covers the zip local header and a usual npy header
         head = os.pread(self._handle.fileno(), 30 + len(info.orig_filename) + 1024, info.header_offset)
         start = 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
         magic = head[start: start + 8]
@@ -398,15 +395,10 @@ class ShardFile:
         text = head[header_start: header_start + length]
         if len(text) < length:
             return None  # a header longer than one read: np.load handles it
-        if text not in _HEADER_CACHE:
-            if len(_HEADER_CACHE) > 4096:
-                _HEADER_CACHE.clear()
-            reader = np.lib.format.read_array_header_1_0 if size_bytes == 2 else np.lib.format.read_array_header_2_0
-            try:
-                _HEADER_CACHE[text] = reader(io.BytesIO(head[start + 8:header_start + length]))
-            except ValueError as exc:
-                return self._bad(key, f"bad header ({exc})")
-        shape, fortran, dtype = _HEADER_CACHE[text]
+        try:
+            shape, fortran, dtype = _parse_npy_header(head[start + 8: header_start + length], size_bytes)
+        except ValueError as exc:
+            return self._bad(key, f"bad header ({exc})")
         data_start = header_start + length
         if dtype.hasobject or data_start - start + dtype.itemsize * math.prod(shape) != info.file_size:
             return self._bad(key, "does not match its header")
