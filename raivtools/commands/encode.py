@@ -78,8 +78,8 @@ def pick_device(device: str, local_rank: int) -> str:
 @store_options
 @seed_option
 def main(inputs, out_dir, model, pretrained, model_config, cache_dir, text_fields, visual, tokens, cuda_graph,
-         batch_size, device, precision, store_dtype, shard, shard_size, num_frames, sampling, workers, timeout, media_root,
-         resume, overwrite, seed):
+         batch_size, device, precision, store_dtype, shard, shard_size, num_frames, sampling, workers, timeout,
+         worker_memory, media_root, resume, overwrite, seed):
     """Encode frames and text fields with an open_clip model into a feature store.
 
     Reads records (JSONL files or stdin): the output of extract-frames (`frames` names the frame store), or
@@ -123,9 +123,10 @@ def main(inputs, out_dir, model, pretrained, model_config, cache_dir, text_field
                     cuda_graph=cuda_graph)
     encoder = ClipEncoder(spec)
     frames = FrameSpec(frames=num_frames, sampling=sampling, size=encoder.image_size, seed=seed)
+    pool = PoolConfig(workers=workers, timeout=timeout, max_memory_mb=worker_memory)
     config = EncodeConfig(text_fields=tuple(text_fields), visual=visual, batch_size=batch_size,
                           shard_size=shard_size, rank=share[0], world=share[1], resume=resume,
-                          store_dtype=store_dtype, frames=frames, pool=PoolConfig(workers=workers, timeout=timeout),
+                          store_dtype=store_dtype, frames=frames, pool=pool,
                           media_root=media_root)
     writer = open_shared_store(out_dir, store_meta(config, encoder), resume=resume, overwrite=overwrite,
                                shared=share[1] > 1)

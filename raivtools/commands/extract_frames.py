@@ -34,8 +34,8 @@ def default_workers() -> int:
               help="Records per store shard (the unit --resume skips).")
 @store_options
 @seed_option
-def main(inputs, out_dir, num_frames, sampling, size, keep_aspect, decoder, workers, timeout, shard_size,
-         media_root, resume, overwrite, seed):
+def main(inputs, out_dir, num_frames, sampling, size, keep_aspect, decoder, workers, timeout, worker_memory,
+         shard_size, media_root, resume, overwrite, seed):
     """Decode K frames per media record into a frame store.
 
     Reads media records (JSONL files or stdin): `id` and `video` (optional `start`/`end` in seconds) or
@@ -63,7 +63,7 @@ def main(inputs, out_dir, num_frames, sampling, size, keep_aspect, decoder, work
     threads = max(1, (os.cpu_count() or 1) // workers)
     spec = FrameSpec(frames=num_frames, sampling=sampling, size=size, keep_aspect=keep_aspect, decoder=decoder,
                      seed=seed, threads=threads)
-    config = ExtractConfig(spec=spec, pool=PoolConfig(workers=workers, timeout=timeout), shard_size=shard_size,
+    config = ExtractConfig(spec=spec, pool=PoolConfig(workers=workers, timeout=timeout, max_memory_mb=worker_memory), shard_size=shard_size,
                            media_root=media_root)
     writer = ArrayStore.create(out_dir, meta=config.store_meta(), resume=resume, overwrite=overwrite)
     summary = RunSummary("extract-frames")

@@ -25,7 +25,8 @@ import struct
 import threading
 import zipfile
 import zlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -194,6 +195,54 @@ class StoreWriter:
         _write_npz(self.root / f"{name}.npz", arrays, self.compress)
         marker = {"ids": index, "count": len(index), "stats": stats or {}}
         atomic_write_bytes(self.root / f"{name}.json", orjson.dumps(marker))
+
+
+def shard_stats(items: Mapping[str, Mapping[str, np.ndarray]], errors: Mapping[str, str]) -> dict[str, Any]:
+    """The counts a pipeline keeps in a shard's marker: records with arrays, records without, and why."""
+    ok = sum(1 for arrays in items.values() if arrays)
+    return {"ok": ok, "error": len(items) - ok, "errors": dict(errors)}
+
+
+class ShardWriteQueue:
+    """Writes a run's shards in one background thread while the run goes on, and releases each shard's output
+    records once that shard is on disk (in the order they were queued), so a reader downstream of the pipe
+    always finds the arrays its records point at, and ``--resume`` never skips records that were printed.
+
+    Example:
+        >>> with ShardWriteQueue(writer, "raiv-extract-writer") as queue:
+        ...     queue.submit(shard_name(0), items, stats, records)
+        ...     yield from queue.written(keep=1)  # all but the newest write
+        ...     yield from queue.written()  # everything, at the end
+    """
+
+    def __init__(self, writer: StoreWriter, thread_name: str):
+        self._writer = writer
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
+        self._queued: deque[tuple[Future | None, list[dict[str, Any]]]] = deque()
+
+    def submit(self, name: str, items: Mapping[str, Mapping[str, np.ndarray]], stats: dict | None,
+               records: list[dict[str, Any]]) -> None:
+        """Queues shard ``name`` for writing; ``records`` are released once it is written."""
+        self._queued.append((self._thread.submit(self._writer.write_shard, name, items, stats), records))
+
+    def release(self, records: list[dict[str, Any]]) -> None:
+        """Queues records that need no write (a shard done by an earlier run), behind the writes before them."""
+        self._queued.append((None, records))
+
+    def written(self, keep: int = 0) -> Iterator[dict[str, Any]]:
+        """Yields the records of all but the newest ``keep`` queued entries, oldest first, each once its write
+        is done. A failed write raises here, so the run stops before printing records it did not store."""
+        while len(self._queued) > keep:
+            write, records = self._queued.popleft()
+            if write is not None:
+                write.result()
+            yield from records
+
+    def __enter__(self) -> ShardWriteQueue:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._thread.shutdown(wait=True)  # a write under way finishes whole (temp file and rename)
 
 
 class ArrayStore:

@@ -11,9 +11,7 @@ a writer thread writes the last one.
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,8 @@ from raivtools.io.errors import InputError
 from raivtools.io.prefetch import prefetch
 from raivtools.io.records import require_fields
 from raivtools.io.report import RunSummary, warn
-from raivtools.io.store import ArrayStore, StoredArray, StoreWriter, iter_chunks, shard_name
+from raivtools.io.store import (ArrayStore, ShardWriteQueue, StoredArray, StoreWriter, iter_chunks, shard_name,
+                                shard_stats)
 from raivtools.media.clip import ClipEncoder
 from raivtools.media.decode import FrameSpec, decode_task, quiet_decoders
 from raivtools.media.extract import media_item
@@ -225,30 +224,26 @@ class FeatureEncoder:
         shard n-1's results are taken back) and a writer thread writes shard n-1. A shard's records are
         yielded once it is on disk, in input order.
         """
-        writes: deque[tuple[Future, list[dict[str, Any]]]] = deque()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="raiv-encode-writer") as writer:
+        with ShardWriteQueue(self.writer, "raiv-encode-writer") as writes:
             queued: tuple[_Unit, list] | None = None  # on the device, results not yet taken back
             for unit in prefetch(self._units(located), depth=2, name="raiv-encode-reader"):
                 # this unit is queued before the last one is taken back, so the device never waits for the host
                 launched = None if unit.resumed else (unit, [self.encoder.launch(staged) for staged in unit.staged])
                 if queued is not None:
-                    writes.append(self._write(*queued, writer))
+                    self._write(*queued, writes)
                 queued = launched
-                yield from _written(writes, keep=0 if unit.resumed else 1)
                 if unit.resumed:
-                    yield from self._replay(unit)
+                    writes.release(self._replay(unit))
+                yield from writes.written(keep=0 if unit.resumed else 1)
             if queued is not None:
-                writes.append(self._write(*queued, writer))
-            yield from _written(writes, keep=0)
+                self._write(*queued, writes)
+            yield from writes.written()
 
-    def _write(self, unit: _Unit, pending: list, writer: ThreadPoolExecutor) -> tuple[Future, list[dict[str, Any]]]:
-        """Takes the unit's embeddings back, hands its shard to the writer thread; returns the write and the
-        unit's output records (to be yielded once the write is done)."""
+    def _write(self, unit: _Unit, pending: list, writes: ShardWriteQueue) -> None:
+        """Takes the unit's embeddings back and queues its shard, with its output records, for writing."""
         items, errors = self._unit_arrays(unit, [batch.result() for batch in pending])
-        ok = sum(1 for arrays in items.values() if arrays)
-        stats = {"ok": ok, "error": len(items) - ok, "errors": errors}
-        write = writer.submit(self.writer.write_shard, shard_name(unit.index), items, stats)
-        return write, [self._output(entry, *self._status(entry, errors)) for entry in unit.entries]
+        records = [self._output(entry, *self._status(entry, errors)) for entry in unit.entries]
+        writes.submit(shard_name(unit.index), items, shard_stats(items, errors), records)
 
     def _unit_arrays(self, unit: _Unit, results: list[tuple[np.ndarray, np.ndarray | None]]
                      ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, str]]:
@@ -292,12 +287,11 @@ class FeatureEncoder:
         self._first_outcome[entry.record_id] = outcome
         return outcome
 
-    def _replay(self, unit: _Unit) -> Iterator[dict[str, Any]]:
+    def _replay(self, unit: _Unit) -> list[dict[str, Any]]:
         marker = orjson.loads((self.writer.root / f"{shard_name(unit.index)}.json").read_bytes())
         errors = marker.get("stats", {}).get("errors", {})
         self.summary.extra["resumed shards"] = self.summary.extra.get("resumed shards", 0) + 1
-        for entry in unit.entries:
-            yield self._output(entry, *self._status(entry, errors))
+        return [self._output(entry, *self._status(entry, errors)) for entry in unit.entries]
 
     def _output(self, entry: _Entry, status: str, error: str | None) -> dict[str, Any]:
         if entry.passthrough:
@@ -335,12 +329,3 @@ def frame_batches(clips: list[np.ndarray], batch_size: int) -> list[list[np.ndar
     if pieces:
         batches.append(pieces)
     return batches
-
-
-def _written(writes: deque[tuple[Future, list[dict[str, Any]]]], keep: int) -> Iterator[dict[str, Any]]:
-    """Yields the records of all but the last ``keep`` shard writes, oldest first, each once its write is done
-    (a failed write raises here)."""
-    while len(writes) > keep:
-        write, records = writes.popleft()
-        write.result()
-        yield from records

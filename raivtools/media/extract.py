@@ -20,7 +20,7 @@ import orjson
 from raivtools.io.errors import InputError
 from raivtools.io.records import require_fields
 from raivtools.io.report import RunSummary
-from raivtools.io.store import StoreWriter, iter_chunks, shard_name
+from raivtools.io.store import ShardWriteQueue, StoreWriter, iter_chunks, shard_name, shard_stats
 from raivtools.media.decode import FrameSpec, MediaItem, decode_task, quiet_decoders
 from raivtools.media.pool import PoolConfig, Skip, TaskResult, TimeoutPool
 
@@ -102,20 +102,29 @@ class FrameExtractor:
         self._marker_cache: tuple[int, dict[str, Any]] | None = None  # the done-marker last read on --resume
 
     def run(self, located: Iterable[Located]) -> Iterator[dict[str, Any]]:
-        """Decodes every record's media (skipping done shards) and yields the records with ``frames``/``status``."""
+        """Decodes every record's media (skipping done shards) and yields the records with ``frames``/``status``.
+
+        A shard is written by a background thread while the workers decode the next one: a write that
+        held up this loop would leave the workers blocked on sending their frames.
+        """
         shard_items: dict[str, dict[str, np.ndarray]] = {}
         shard_errors: dict[str, str] = {}
         shard_records: list[dict[str, Any]] = []
-        with TimeoutPool(decode_task, self.config.pool, init=quiet_decoders, seed=self.config.spec.seed) as pool:
+        with TimeoutPool(decode_task, self.config.pool, init=quiet_decoders, seed=self.config.spec.seed) as pool, \
+                ShardWriteQueue(self.writer, "raiv-extract-writer") as writes:
             for result in pool.imap_ordered(self._tasks(located)):
                 pending = self._pending.popleft()
                 outcome = self._outcome(pending, result, shard_items, shard_errors)
                 shard_records.append(self._output(pending.record, outcome))
                 if pending.last_in_shard:
-                    if not pending.resumed:
-                        self._write_shard(pending.shard, shard_items, shard_errors)
-                    yield from shard_records
+                    if pending.resumed:
+                        writes.release(shard_records)
+                    else:
+                        writes.submit(shard_name(pending.shard), shard_items, shard_stats(shard_items, shard_errors),
+                                      shard_records)
+                    yield from writes.written(keep=0 if pending.resumed else 1)
                     shard_items, shard_errors, shard_records = {}, {}, []
+            yield from writes.written()
 
     def _tasks(self, located: Iterable[Located]) -> Iterator[Any]:
         spec = self.config.spec
@@ -168,11 +177,6 @@ class FrameExtractor:
             cached = (shard, orjson.loads(path.read_bytes()))
             self._marker_cache = cached
         return cached[1]
-
-    def _write_shard(self, shard: int, items: dict, errors: dict[str, str]) -> None:
-        ok = sum(1 for arrays in items.values() if arrays)
-        stats = {"ok": ok, "error": len(items) - ok, "errors": errors}
-        self.writer.write_shard(shard_name(shard), items, stats=stats)
 
     def _output(self, record: dict[str, Any], outcome: _Outcome) -> dict[str, Any]:
         out = dict(record)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from raivtools.io import ArrayStore, InputError
-from raivtools.io.store import StoredArray, iter_chunks, shard_name
+from raivtools.io.store import ShardWriteQueue, StoredArray, iter_chunks, shard_name, shard_stats
 
 
 def _items(start, n):
@@ -182,3 +182,29 @@ def test_member_that_disagrees_with_its_header_is_an_error(tmp_path):
     shard.write_bytes(shard.read_bytes().replace(b"(4, 5)", b"(9, 5)"))
     with pytest.raises(InputError, match="does not match its header"):
         store.get("a")
+
+
+def test_shard_write_queue_releases_records_in_order_once_written(tmp_path):
+    writer = ArrayStore.create(tmp_path / "s", meta={})
+    items = {"a": {"x": np.ones(3)}, "b": {}}
+    with ShardWriteQueue(writer, "test-writer") as queue:
+        queue.submit(shard_name(0), items, shard_stats(items, {"b": "broken"}), [{"id": "a"}, {"id": "b"}])
+        queue.release([{"id": "resumed"}])  # a shard an earlier run wrote: released behind shard 0
+        queue.submit(shard_name(2), {"c": {"x": np.zeros(2)}}, None, [{"id": "c"}])
+        first = list(queue.written(keep=1))
+        assert [r["id"] for r in first] == ["a", "b", "resumed"]
+        assert writer.is_done(shard_name(0))  # what was released is on disk
+        assert [r["id"] for r in queue.written()] == ["c"]
+    store = ArrayStore(tmp_path / "s")
+    assert sorted(store.ids()) == ["a", "b", "c"] and store.fields("b") == []
+
+
+def test_shard_write_queue_raises_a_failed_write_before_its_records(tmp_path):
+    writer = ArrayStore.create(tmp_path / "s", meta={})
+    unwritable = {"a": {"x": np.array([object()], dtype=object)}}  # stores refuse pickled objects
+    with ShardWriteQueue(writer, "test-writer") as queue:
+        queue.submit(shard_name(0), unwritable, None, [{"id": "a"}])
+        released = []
+        with pytest.raises(ValueError, match="allow_pickle"):
+            released.extend(queue.written())
+        assert released == [] and not writer.is_done(shard_name(0))

@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from raivtools.media.decode import FrameSpec, MediaError, MediaItem, decode_item
+from raivtools.media.decode import FrameSpec, MediaError, MediaItem, _probe_size, decode_item
 from tests.factories import make_video
 
 
@@ -82,3 +82,40 @@ def test_partial_file_decodes_what_is_there_and_refuses_what_is_not(tmp_path):
 def test_window_outside_the_video(media_dir):
     with pytest.raises(MediaError, match="no frame in window"):
         decode_item(MediaItem("x", "video", str(media_dir / "clip.mp4"), 10.0, 12.0), FrameSpec())
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".ts"])
+def test_size_probe_reads_common_containers(tmp_path, suffix, monkeypatch):
+    import av
+
+    path = make_video(tmp_path / f"vidéo{suffix}", size=(80, 48))
+    assert _probe_size(str(path)) == (48, 80)
+    # where the quick header-only probe fails, the full probe still gives the size
+    real_open = av.open
+
+    def quick_probe_fails(file, *args, options=None, **kwargs):
+        if options:
+            raise OSError("quick probe refused")
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", quick_probe_fails)
+    other = make_video(tmp_path / f"other{suffix}", size=(64, 96))
+    assert _probe_size(str(other)) == (96, 64)
+
+
+def test_size_probe_is_cached_per_file_version(tmp_path, monkeypatch, media_dir):
+    import av
+
+    path = make_video(tmp_path / "v.mp4", size=(80, 48))
+    assert _probe_size(str(path)) == (48, 80)
+
+    def no_open(*args, **kwargs):
+        raise AssertionError("probed twice")
+
+    monkeypatch.setattr(av, "open", no_open)
+    assert _probe_size(str(path)) == (48, 80)
+    monkeypatch.undo()
+    make_video(path, size=(64, 96))  # the same path, another file
+    assert _probe_size(str(path)) == (96, 64)
+    assert _probe_size(str(media_dir / "garbage.mp4")) == (-1, -1)
+    assert _probe_size(str(tmp_path / "missing.mp4")) == (-1, -1)

@@ -141,3 +141,15 @@ def test_repeated_ids_decode_once_and_conflicts_are_errors(raiv, media_dir, tmp_
     assert [o["status"] for o in out] == ["ok", "ok", "error"] and out[1]["caption"] == "second caption"
     assert "other media" in out[2]["error"]
     assert ArrayStore(tmp_path / "fr").get("same")["frames"].shape == (4, 16, 16, 3)
+
+
+def test_workers_replaced_for_memory_give_the_same_store(raiv, media_dir, tmp_path):
+    # --worker-memory 64 is below a fresh worker's size: every worker is replaced after one item
+    inputs = write_jsonl(tmp_path / "m.jsonl", _records(media_dir)[:3])
+    shards = []
+    for name, extra in (("kept", []), ("replaced", ["--worker-memory", "64"])):
+        r = raiv("extract-frames", inputs, "--out", tmp_path / name, "--size", "16", "--workers", "1", *extra)
+        assert r.returncode == 0, r.stderr
+        assert [o["status"] for o in r.records()] == ["ok"] * 3
+        shards.append((tmp_path / name / "shard-00000.npz").read_bytes())
+    assert shards[0] == shards[1]

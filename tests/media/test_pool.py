@@ -1,7 +1,12 @@
+import itertools
+import multiprocessing
 import os
 
+import numpy as np
+import pytest
+
 from raivtools.media.decode import FrameSpec, MediaItem, decode_task, quiet_decoders
-from raivtools.media.pool import PoolConfig, Skip, TimeoutPool
+from raivtools.media.pool import PoolConfig, Skip, TaskResult, TimeoutPool, _pickled, _receive_result
 
 
 def test_hung_decoder_costs_one_item_and_order_is_kept(media_dir, tmp_path):
@@ -49,3 +54,85 @@ def test_items_queued_behind_a_hung_one_run_on_the_fresh_worker(media_dir, tmp_p
     assert "timed out after 1.5 s" in results[0].error
     assert [r.error for r in results[1:]] == [None, None]
     assert results[1].value.frames.shape == (1, 8, 8, 3) and results[2].value.frames.shape == (1, 8, 8, 3)
+
+
+def _arrays(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    big = rng.integers(0, 256, (4, 480, 640, 3), dtype=np.uint8)  # 3.7 MB: many partial writes on the socket
+    return {
+        "big": big,
+        "strided": rng.standard_normal((6, 8)).astype(np.float16)[::2, 1::3],  # not contiguous: goes in-band
+        "fortran": np.asfortranarray(rng.standard_normal((5, 3))),
+        "empty": np.zeros((0, 7), np.float32),
+        "flags": rng.random(9) > 0.5,
+        "text": "vidéo 视频",
+    }
+
+
+def arrays_task(seed: int) -> dict:
+    """A pool task (importable by spawned workers) whose result holds arrays of every layout."""
+    return _arrays(seed)
+
+
+def test_results_with_arrays_arrive_whole_and_writable():
+    # arrays travel outside the pickle (written and read straight from their memory): every dtype and layout
+    # must come back equal, in order, and writable (extract-frames hands them on to the store writer)
+    with TimeoutPool(arrays_task, PoolConfig(workers=2, timeout=30)) as pool:
+        results = list(pool.imap_ordered(range(5)))
+    for seed, result in enumerate(results):
+        assert result.error is None
+        expected = _arrays(seed)
+        assert result.value["text"] == expected["text"]
+        for key in ("big", "strided", "fortran", "empty", "flags"):
+            got = result.value[key]
+            assert got.dtype == expected[key].dtype and got.shape == expected[key].shape
+            np.testing.assert_array_equal(got, expected[key])
+        assert result.value["fortran"].flags.f_contiguous
+        assert result.value["big"].flags.writeable
+
+
+def test_a_worker_that_dies_mid_result_is_an_eof():
+    left, right = multiprocessing.Pipe()
+    head, views = _pickled(TaskResult(value=np.arange(100_000, dtype=np.int64)))
+    right.send((head, [view.nbytes for view in views]))
+    os.write(right.fileno(), views[0][:1000])
+    right.close()
+    with pytest.raises(EOFError, match="mid-result"):
+        _receive_result(left)
+    left.close()
+
+
+_HOARD: list = []
+
+
+def hoarding_task(index: int) -> int:
+    """A pool task that keeps 16 MB per item alive in its worker, as a leaking decoder would."""
+    _HOARD.append(np.ones(16 * 2**20, np.uint8))
+    return os.getpid()
+
+
+def test_a_worker_past_its_memory_limit_is_replaced_and_no_item_is_lost():
+    config = PoolConfig(workers=1, timeout=30, max_memory_mb=120, tasks_per_worker=1)
+    with TimeoutPool(hoarding_task, config) as pool:
+        results = list(pool.imap_ordered(range(12)))
+    assert [r.error for r in results] == [None] * 12
+    pids = [r.value for r in results]
+    runs = [len(list(group)) for _, group in itertools.groupby(pids)]
+    # a fresh worker is ~40 MB: it passes 120 MB after a handful of 16 MB items, then is replaced
+    assert len(runs) >= 2 and max(runs) <= 8, runs
+
+
+def test_a_memory_limit_below_a_fresh_worker_still_makes_progress():
+    with TimeoutPool(pid_task, PoolConfig(workers=1, timeout=30, max_memory_mb=1, tasks_per_worker=1)) as pool:
+        pids = [r.value for r in pool.imap_ordered(range(3))]
+    assert len(set(pids)) == 3  # one item per worker, then replaced
+
+
+def pid_task(index: int) -> int:
+    return os.getpid()
+
+
+def test_workers_are_kept_while_their_memory_stays_low():
+    with TimeoutPool(pid_task, PoolConfig(workers=1, timeout=30)) as pool:
+        pids = {r.value for r in pool.imap_ordered(range(20))}
+    assert len(pids) == 1
