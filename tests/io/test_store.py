@@ -208,3 +208,29 @@ def test_shard_write_queue_raises_a_failed_write_before_its_records(tmp_path):
         with pytest.raises(ValueError, match="allow_pickle"):
             released.extend(queue.written())
         assert released == [] and not writer.is_done(shard_name(0))
+
+
+def test_directory_parse_agrees_with_zipfile_and_leaves_odd_zips_to_it(tmp_path):
+    import io
+    import zipfile
+
+    from raivtools.io.store import ShardFile, _plain_zip_members
+
+    store = _one_shard(tmp_path, {"vidéo 猫": {"frames": np.ones((2, 3), np.uint8)}, "plain": {"x": np.zeros(4)}})
+    np.savez(tmp_path / "numpy.npz", a=np.arange(3), b=np.ones((2, 2)))  # zip64 extras, written by zipfile
+    for path in (tmp_path / "s" / f"{shard_name(0)}.npz", tmp_path / "numpy.npz"):
+        with zipfile.ZipFile(path) as archive:
+            expected = {i.filename: (i.header_offset, i.compress_type, i.file_size) for i in archive.infolist()}
+        with open(path, "rb") as handle:
+            assert _plain_zip_members(handle.fileno()) == expected
+    assert store.get("vidéo 猫")["frames"].sum() == 6
+    # a zip with a comment is left to zipfile, and still reads
+    member = io.BytesIO()
+    np.save(member, np.arange(5))
+    commented = tmp_path / "commented.npz"
+    with zipfile.ZipFile(commented, "w") as archive:
+        archive.writestr("k.npy", member.getvalue())
+        archive.comment = b"made elsewhere"
+    with open(commented, "rb") as handle:
+        assert _plain_zip_members(handle.fileno()) is None
+    np.testing.assert_array_equal(ShardFile(commented)["k"], np.arange(5))

@@ -1,6 +1,7 @@
 import itertools
 import multiprocessing
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -136,3 +137,30 @@ def test_workers_are_kept_while_their_memory_stays_low():
     with TimeoutPool(pid_task, PoolConfig(workers=1, timeout=30)) as pool:
         pids = {r.value for r in pool.imap_ordered(range(20))}
     assert len(pids) == 1
+
+
+def test_skipped_items_are_read_without_a_thread_or_workers():
+    pool = TimeoutPool(pid_task, PoolConfig(workers=2, timeout=30))
+
+    def items():
+        for n in range(50):
+            assert not any(t.name == "raiv-pool-feeder" for t in threading.enumerate())
+            yield Skip(n)
+
+    with pool:
+        assert [r.value for r in pool.imap_ordered(items())] == list(range(50))
+        assert pool._workers == []
+
+
+def test_an_input_error_is_raised_before_and_after_the_feeder_starts():
+    def items(real_first: bool):
+        yield Skip("first")
+        if real_first:
+            yield 1  # a real item: the feeder thread takes over reading from here
+        yield Skip("third")
+        raise ValueError("line 4: bad json")
+
+    for real_first in (False, True):
+        with TimeoutPool(pid_task, PoolConfig(workers=1, timeout=30)) as pool:
+            with pytest.raises(ValueError, match="line 4"):
+                list(pool.imap_ordered(items(real_first)))
