@@ -484,18 +484,20 @@ class ShardFile:
 
     def _read_layout(self, key: str, offset: int, size: int) -> tuple[int, np.dtype, tuple[int, ...], bool] | None:
         # one read covers the zip local header and a usual npy header
-        head = os.pread(self._handle.fileno(), 30 + len(key.encode()) + 4 + 1024, offset)
-        if head[:4] != b"PK\x03\x04":
+        head = os.pread(self._handle.fileno(), _LOCAL_HEADER.size + len(key.encode()) + 4 + 1024, offset)
+        if len(head) < _LOCAL_HEADER.size:
+            return self._bad(key, "is cut short")
+        signature, *_, name_length, extra_length = _LOCAL_HEADER.unpack_from(head)
+        if signature != 0x04034B50:
             return self._bad(key, "has no zip header where the directory points")
-        start = 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
+        start = _LOCAL_HEADER.size + name_length + extra_length
         magic = head[start: start + 8]
         if magic[:6] != b"\x93NUMPY" or magic[6:] not in (b"\x01\x00", b"\x02\x00"):
             return None if magic[:6] == b"\x93NUMPY" else self._bad(key, "no npy header")
         size_bytes = 2 if magic[6] == 1 else 4
         length = int.from_bytes(head[start + 8: start + 8 + size_bytes], "little")
         header_start = start + 8 + size_bytes
-        text = head[header_start: header_start + length]
-        if len(text) < length:
+        if header_start + length > len(head):
             return None  # a header longer than one read: np.load handles it
         try:
             shape, fortran, dtype = _parse_npy_header(head[start + 8: header_start + length], size_bytes)

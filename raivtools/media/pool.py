@@ -14,9 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
-import queue
 import random
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -212,9 +210,12 @@ class TimeoutPool:
         with the first item that needs a worker: until then nothing else is waited for, so the items are read
         here, without a thread hop per item (a stream of skipped items never starts it).
         """
+        # imported here, in the main process: raivtools.io would add 30 ms to every worker's start-up
+        from raivtools.io.prefetch import EMPTY, END, ReadAhead
+
         ahead = self.config.workers * self.config.queue_per_worker
         source = iter(items)
-        feeder: _Feeder | None = None
+        feeder: ReadAhead | None = None
         waiting: list[tuple[int, Any]] = []  # read, not yet given to a worker
         results: dict[int, TaskResult] = {}
         next_out = read = 0
@@ -223,14 +224,14 @@ class TimeoutPool:
             while True:
                 while not exhausted and read - next_out < ahead:
                     if feeder is None and not waiting:
-                        got = next(source, _END)
+                        got = next(source, END)
                     else:
-                        feeder = feeder or _Feeder(source, ahead)
+                        feeder = feeder or ReadAhead(source, ahead, "raiv-pool-feeder")
                         idle = not waiting and not results and not self._in_flight()
                         got = feeder.get(block=idle)
-                    if got is _EMPTY:
+                    if got is EMPTY:
                         break
-                    if got is _END:
+                    if got is END:
                         exhausted = True
                         break
                     if isinstance(got, Skip):
@@ -327,47 +328,3 @@ class TimeoutPool:
         old.stop(kill=True)
         self._workers[index] = self._new_worker()
         waiting[:0] = list(old.sent)[1:]
-
-
-_EMPTY = object()
-_END = object()
-
-
-class _Feeder:
-    """Reads an iterable in a thread into a bounded queue; its exceptions are raised by :meth:`get`."""
-
-    def __init__(self, items: Iterable[Any], size: int):
-        self._queue: queue.Queue = queue.Queue(maxsize=size)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(items,), name="raiv-pool-feeder", daemon=True)
-        self._thread.start()
-
-    def _run(self, items: Iterable[Any]) -> None:
-        try:
-            for item in items:
-                if not self._put((item, None)):
-                    return
-            self._put((_END, None))
-        except BaseException as exc:  # handed to the consumer, which raises it
-            self._put((_END, exc))
-
-    def _put(self, entry: tuple[Any, BaseException | None]) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def get(self, block: bool) -> Any:
-        try:
-            item, error = self._queue.get(block=block)
-        except queue.Empty:
-            return _EMPTY
-        if error is not None:
-            raise error
-        return item
-
-    def stop(self) -> None:
-        self._stop.set()
