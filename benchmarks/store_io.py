@@ -2,7 +2,8 @@
 
 Reads: ``ArrayStore.get`` (one positioned read per array, straight into it) vs ``np.load(shard)[key]``.
 Writes: the store's shard writer (an uncompressed zip laid out with ``struct``) vs ``np.savez`` of the same
-arrays, both followed by an fsync. Two kinds of shard: 64 records of 4 frames (uint8, 224 px; what
+arrays, both followed by an fsync. Opening: the store's ``struct`` parse of a shard's zip directory vs
+``zipfile``'s. Two kinds of shard: 64 records of 4 frames (uint8, 224 px; what
 ``extract-frames`` writes) and 64 records of 4 x 512 float16 features (what ``encode`` writes).
 
     PYTHONPATH=. python benchmarks/store_io.py [--repeats 5]
@@ -53,7 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    from raivtools.io.store import ArrayStore, shard_name
+    import zipfile
+
+    from raivtools.io.store import ArrayStore, _plain_zip_members, shard_name
 
     with tempfile.TemporaryDirectory() as tmp:
         for label, items in shards().items():
@@ -73,11 +76,23 @@ def main() -> None:
                 for record_id in items:
                     reader.get(record_id)
 
+            shard = root / f"{shard_name(0)}.npz"
+
+            def zipfile_open() -> None:
+                with zipfile.ZipFile(shard) as archive:
+                    archive.infolist()
+
+            def ours_open() -> None:
+                with open(shard, "rb") as handle:
+                    _plain_zip_members(handle.fileno())
+
             ours_read()  # page cache warm for both files
             numpy_read()
             ours_r, numpy_r = fastest(ours_read, args.repeats), fastest(numpy_read, args.repeats)
             megabytes = sum(a.nbytes for fields in items.values() for a in fields.values()) / 1e6
             print(f"{label} ({megabytes:.1f} MB), fastest of {args.repeats}:")
+            ours_o, zip_o = fastest(ours_open, args.repeats), fastest(zipfile_open, args.repeats)
+            print(f"  open : zipfile {zip_o * 1e3:7.2f} ms  store {ours_o * 1e3:7.2f} ms  ratio {zip_o / ours_o:5.2f}x")
             print(f"  read : np.load {numpy_r * 1e3:7.2f} ms  store {ours_r * 1e3:7.2f} ms  ratio {numpy_r / ours_r:5.2f}x")
             print(f"  write: np.savez {numpy_write * 1e3:6.2f} ms  store {ours_write * 1e3:7.2f} ms  "
                   f"ratio {numpy_write / ours_write:5.2f}x")
