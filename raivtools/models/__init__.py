@@ -13,8 +13,10 @@ A model is a ``torch.nn.Module`` subclass of ``VisionLanguageModel`` with:
   ``config_class.from_dict`` rebuilds it, so ``raiv score`` needs nothing but the run directory.
 - ``input_kind``: ``"pair"`` (two visual inputs and a statement, RAIV) or ``"video-text"`` (one visual input and
   a caption, with an optional hard ``negative``: AARO / NAVERO, VideoDistill, VLM).
-- ``forward(batch) -> {"loss": scalar tensor, "losses": {name: float}}``: the training loss and its named parts
-  (plain floats, for the log).
+- ``forward(batch) -> {"loss": scalar tensor, "losses": {name: scalar tensor}}``: the training loss and its named
+  parts (detached, still on the device: turning them into floats would make every step wait for the device;
+  call ``float()`` where a number is needed). Avoid reading device values on the host inside ``forward``
+  (``.item()``, ``int()``, boolean-mask indexing): each such read stalls the step.
 - ``score(batch) -> {"score": tensor [B], "neg_score": tensor [B] (only when the batch holds neg_ids)}``:
   per-example probabilities in [0, 1]: p(true) of the statement for pairs (and of statement+choice for
   reasoning), p(match) of (video, caption) and of (video, negative) for video-text models. Called under

@@ -104,7 +104,7 @@ class VisionLanguageModel(nn.Module):
         self.config = config
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
-        """Training loss: ``{"loss": scalar tensor, "losses": {name: float}}``."""
+        """Training loss: ``{"loss": scalar tensor, "losses": {name: detached scalar tensor}}``."""
         raise NotImplementedError
 
     def score(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

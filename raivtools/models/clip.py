@@ -130,7 +130,7 @@ class Clip(VisionLanguageModel):
         text = self.text_embeddings(batch["text_ids"])
         same_video = batch["video_key"][:, None] == batch["video_key"][None, :]
         loss = vtc_loss(self.logit_scale * text @ video.t(), same_video)
-        return {"loss": loss, "losses": {"clip": float(loss.detach())}}
+        return {"loss": loss, "losses": {"clip": loss.detach()}}
 
     # ------------------------------------------------------------------------------------------- scoring
 

@@ -146,55 +146,56 @@ class Navero(VisionLanguageModel):
         has_neg = batch.get("has_neg")
         neg_hidden = None
         if losses & {"neg-vtc", "neg-vtm"}:
-            if has_neg is None or not bool(has_neg.any()):
+            # the collator adds negatives only to batches with at least one, so a missing has_neg means none
+            if has_neg is None:
                 raise InputError("navero: --loss neg-vtc/neg-vtm needs records with a 'negative' (run raiv negate)")
             neg_hidden = self.text_hidden(batch["neg_ids"], batch["neg_mask"])
         if "neg-vtc" in losses:
             neg_emb = self.text_embedding_of(neg_hidden, batch["neg_mask"])
             pos_logit = (text_emb * video_emb).sum(-1) / self.temperature
             neg_logit = (neg_emb * video_emb).sum(-1) / self.temperature
-            parts["neg-vtc"] = F.softplus(neg_logit - pos_logit)[has_neg].mean()
+            parts["neg-vtc"] = weighted_mean(F.softplus(neg_logit - pos_logit), has_neg)
         parts.update(self._matching_losses(batch, losses, text, video, video_mask, similarity, same_video, neg_hidden))
         total = sum(parts.values())
-        return {"loss": total, "losses": {name: float(value.detach()) for name, value in parts.items()}}
+        return {"loss": total, "losses": {name: value.detach() for name, value in parts.items()}}
 
     def _matching_losses(self, batch, losses, text, video, video_mask, similarity, same_video, neg_hidden):
-        """vtm over positives + in-batch hard negatives, and neg-vtm over (video, record negative): one fused pass."""
+        """vtm over positives + in-batch hard negatives, and neg-vtm over (video, record negative): one fused pass.
+
+        Every candidate row goes through the pass and rows that do not count (no valid in-batch negative, no record
+        negative) get weight 0, rather than being dropped by boolean indexing: that would make the host wait for
+        the device several times per step to learn how many rows are left.
+        """
         text_mask = batch["text_mask"]
         count = text.shape[0]
-        rows = torch.arange(count, device=text.device)
-        texts, text_masks, videos, video_masks, labels, groups = [text], [text_mask], [video], [video_mask], [], []
-        labels.append(torch.ones(count, dtype=torch.long, device=text.device))
-        groups.append(torch.zeros(count, dtype=torch.long, device=text.device))  # 0: positives
+        texts, text_masks, videos, video_masks = [text], [text_mask], [video], [video_mask]
+        weights = [torch.ones(count, device=text.device)]  # the positives
         if "vtm" in losses:
             neg_video, neg_text, valid_v, valid_t = hard_negatives(similarity.detach(), same_video)
-            texts += [text[valid_v], text[neg_text[valid_t]]]
-            text_masks += [text_mask[valid_v], text_mask[neg_text[valid_t]]]
-            videos += [video[neg_video[valid_v]], video[rows[valid_t]]]
-            video_masks += [video_mask[neg_video[valid_v]], video_mask[rows[valid_t]]]
-            hard = int(valid_v.sum()) + int(valid_t.sum())
-            labels.append(torch.zeros(hard, dtype=torch.long, device=text.device))
-            groups.append(torch.ones(hard, dtype=torch.long, device=text.device))  # 1: in-batch negatives
+            texts += [text, text[neg_text]]
+            text_masks += [text_mask, text_mask[neg_text]]
+            videos += [video[neg_video], video]
+            video_masks += [video_mask[neg_video], video_mask]
+            weights += [valid_v.float(), valid_t.float()]
+        matched = count * len(weights)  # rows of vtm: positives and in-batch negatives
         if "neg-vtm" in losses:
-            has_neg = batch["has_neg"]
-            neg_len = batch["neg_mask"].shape[1]
-            texts.append(neg_hidden[has_neg])
-            text_masks.append(batch["neg_mask"][has_neg])
-            videos.append(video[has_neg])
-            video_masks.append(video_mask[has_neg])
-            labels.append(torch.zeros(int(has_neg.sum()), dtype=torch.long, device=text.device))
-            groups.append(torch.full((int(has_neg.sum()),), 2, dtype=torch.long, device=text.device))
-            texts, text_masks = _pad_to_same_length(texts, text_masks, max(text.shape[1], neg_len))
+            texts.append(neg_hidden)
+            text_masks.append(batch["neg_mask"])
+            videos.append(video)
+            video_masks.append(video_mask)
+            weights.append(batch["has_neg"].float())
+            texts, text_masks = _pad_to_same_length(texts, text_masks, max(text.shape[1], batch["neg_mask"].shape[1]))
         logits = self.match_logits(torch.cat(texts), torch.cat(text_masks), torch.cat(videos), torch.cat(video_masks))
-        per_pair = F.cross_entropy(logits.float(), torch.cat(labels), reduction="none")
-        group = torch.cat(groups)
+        labels = (torch.arange(logits.shape[0], device=logits.device) < count).long()  # only the positives match
+        per_pair = F.cross_entropy(logits.float(), labels, reduction="none")
+        weight = torch.cat(weights)
         parts: dict[str, torch.Tensor] = {}
         if "vtm" in losses:
-            parts["vtm"] = per_pair[group <= 1].mean()
+            parts["vtm"] = weighted_mean(per_pair[:matched], weight[:matched])
             if "neg-vtm" in losses:
-                parts["neg-vtm"] = per_pair[group == 2].mean()
+                parts["neg-vtm"] = weighted_mean(per_pair[matched:], weight[matched:])
         else:  # neg-vtm alone still matches the positives
-            parts["neg-vtm"] = per_pair.mean()
+            parts["neg-vtm"] = weighted_mean(per_pair, weight)
         return parts
 
     # ------------------------------------------------------------------------------------------- scoring
@@ -250,6 +251,12 @@ def hard_negatives(similarity: torch.Tensor, same_video: torch.Tensor):
     neg_video = torch.multinomial(torch.where(valid_v[:, None], weights_t2v, fallback), 1).squeeze(1)
     neg_text = torch.multinomial(torch.where(valid_t[:, None], weights_v2t, fallback), 1).squeeze(1)
     return neg_video, neg_text, valid_v, valid_t
+
+
+def weighted_mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Mean of ``values`` over the rows whose weight is 1 (weights 0/1 or bool); 0 when none counts."""
+    weights = weights.to(values.dtype)
+    return (values * weights).sum() / weights.sum().clamp(min=1.0)
 
 
 def _pad_to_same_length(texts: list[torch.Tensor], masks: list[torch.Tensor], length: int):

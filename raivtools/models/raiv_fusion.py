@@ -119,7 +119,7 @@ class RaivFusion(VisionLanguageModel):
         match logit against matched / mismatched)."""
         logits = self.logits(batch)
         loss = F.binary_cross_entropy_with_logits(logits.float(), batch["labels"].float())
-        return {"loss": loss, "losses": {"bce": float(loss.detach())}}
+        return {"loss": loss, "losses": {"bce": loss.detach()}}
 
     def score(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """p(true) of the statement (one visual input: p(match) of the caption): ``{"score": [B]}``."""

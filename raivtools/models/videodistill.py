@@ -409,7 +409,7 @@ class VideoDistill(VisionLanguageModel):
             if mlm is not None:
                 parts["vg-mlm"] = mlm
         total = sum(parts.values())
-        return {"loss": total, "losses": {name: float(value.detach()) for name, value in parts.items()}}
+        return {"loss": total, "losses": {name: value.detach() for name, value in parts.items()}}
 
     def contrastive_loss(self, video: torch.Tensor, sentence: torch.Tensor, batch: dict[str, torch.Tensor],
                          partner: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:

@@ -209,7 +209,7 @@ class VLM(VisionLanguageModel):
         if "retrieval" in losses:
             parts["retrieval"] = self.retrieval_loss(batch)
         total = sum(parts.values())
-        return {"loss": total, "losses": {name: float(value.detach()) for name, value in parts.items()}}
+        return {"loss": total, "losses": {name: value.detach() for name, value in parts.items()}}
 
     def draw_masking(self, batch: dict[str, torch.Tensor]) -> Masking:
         """MMM (§3.3) over MFM-MLM (§3.2): per example, whole video, whole text, or 15% of each."""

@@ -101,7 +101,7 @@ def test_navero_losses_and_scores():
     batch = make_batch(1, negatives=True)
     out = model(batch)
     assert set(out["losses"]) == {"vtc", "vtm", "neg-vtc", "neg-vtm"}
-    assert out["loss"].item() == pytest.approx(sum(out["losses"].values()), rel=1e-5)
+    assert out["loss"].item() == pytest.approx(sum(float(part) for part in out["losses"].values()), rel=1e-5)
     out["loss"].backward()
     model.eval()
     with torch.no_grad():
@@ -109,6 +109,42 @@ def test_navero_losses_and_scores():
         assert set(scored) == {"score", "neg_score"}
         assert model.embed_video(batch).norm(dim=-1).allclose(torch.ones(4))
         assert model.match_scores(batch).shape == (4,)
+
+
+def _matching_reference(model, batch, seed: int) -> tuple[float, float]:
+    """vtm and neg-vtm computed the direct way: only the rows that count, each pair through the head on its own."""
+    import torch.nn.functional as F
+
+    video, video_mask = model.video_tokens(batch["frames"][:, 0], batch["frame_mask"][:, 0])
+    text, text_mask = model.text_hidden(batch["text_ids"], batch["text_mask"]), batch["text_mask"]
+    similarity = model.text_embedding_of(text, text_mask) @ model.video_embedding_of(video, video_mask).t()
+    torch.manual_seed(seed)
+    same_video = batch["video_key"][:, None] == batch["video_key"][None, :]
+    neg_video, neg_text, valid_v, valid_t = hard_negatives(similarity / model.temperature, same_video)
+    pairs = [(text, text_mask, video, video_mask, 1),
+             (text[valid_v], text_mask[valid_v], video[neg_video[valid_v]], video_mask[neg_video[valid_v]], 0),
+             (text[neg_text[valid_t]], text_mask[neg_text[valid_t]], video[valid_t], video_mask[valid_t], 0)]
+    vtm = torch.cat([F.cross_entropy(model.match_logits(*pair[:4]), torch.full((len(pair[0]),), pair[4]),
+                                     reduction="none") for pair in pairs if len(pair[0])]).mean()
+    keep, neg_mask = batch["has_neg"], batch["neg_mask"]
+    neg_hidden = model.text_hidden(batch["neg_ids"], neg_mask)
+    neg_vtm = F.cross_entropy(model.match_logits(neg_hidden[keep], neg_mask[keep], video[keep], video_mask[keep]),
+                              torch.zeros(int(keep.sum()), dtype=torch.long))
+    return float(vtm), float(neg_vtm)
+
+
+@pytest.mark.parametrize("video_key", [[0, 1, 2, 2], [3, 3, 3, 3]], ids=["in-batch-negatives", "one-video"])
+def test_navero_matching_losses_count_only_the_rows_that_apply(video_key):
+    # the fused pass keeps every candidate row and weights out those without a negative (no device->host reads)
+    model = build_model("navero", **TINY, fusion_layers=1, video_layers=1, embed_dim=16).eval()
+    batch = make_batch(1, negatives=True)
+    batch["video_key"] = torch.tensor(video_key)
+    with torch.no_grad():
+        torch.manual_seed(7)
+        losses = model(batch)["losses"]
+        vtm, neg_vtm = _matching_reference(model, batch, seed=7)
+    assert float(losses["vtm"]) == pytest.approx(vtm, rel=1e-5)
+    assert float(losses["neg-vtm"]) == pytest.approx(neg_vtm, rel=1e-5)
 
 
 def test_navero_negative_losses_need_negatives():
