@@ -563,6 +563,47 @@ class StoredArray:
         return array if dtype is None else array.astype(dtype)
 
 
+#: below this many bytes a batch of copies runs in the caller's thread (threads would cost more than they save)
+PARALLEL_COPY_BYTES = 8 << 20
+
+
+def copy_pieces(copies: list[tuple[np.ndarray | StoredArray, np.ndarray]], threads: int | None = None) -> None:
+    """Fills each target array from its source (a stored array read from its file, or an array in memory),
+    spread over ``threads`` threads (default: up to 4, one per core) when there are many bytes to move.
+
+    One thread copies 4-5 GB/s from the page cache on an H100 host: a batch of 256 frames of 224 px (38 MB)
+    takes it 8 ms, as long as a ViT-B/32 fp16 forward of that batch. Reads and numpy copies release the GIL,
+    so the threads copy at the same time.
+    """
+    total = sum(target.nbytes for _, target in copies)
+    threads = threads or min(4, os.cpu_count() or 1)
+    if threads == 1 or len(copies) == 1 or total < PARALLEL_COPY_BYTES:
+        _copy_all(copies)
+        return
+    parts: list[list] = [[]]
+    filled = 0
+    for copy in copies:  # contiguous runs of about equal bytes, one per thread
+        if filled >= total / threads * len(parts):
+            parts.append([])
+        parts[-1].append(copy)
+        filled += copy[1].nbytes
+    for done in [_copy_threads(len(parts)).submit(_copy_all, part) for part in parts]:
+        done.result()
+
+
+def _copy_all(copies: list[tuple[np.ndarray | StoredArray, np.ndarray]]) -> None:
+    for source, target in copies:
+        if isinstance(source, StoredArray):
+            source.read_into(target)
+        else:
+            np.copyto(target, source)
+
+
+@functools.lru_cache(maxsize=None)
+def _copy_threads(count: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=count, thread_name_prefix="raiv-copy")
+
+
 def _check_resumable(path: Path, meta: dict[str, Any]) -> None:
     meta_path = path / META_FILE
     if not meta_path.exists():

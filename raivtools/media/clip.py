@@ -22,7 +22,7 @@ import numpy as np
 
 from raivtools.io.errors import InputError
 from raivtools.io.report import warn
-from raivtools.io.store import StoredArray
+from raivtools.io.store import StoredArray, copy_pieces
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 _SCHEMAS = ("hf-hub:", "local-dir:")
@@ -218,19 +218,16 @@ class ClipEncoder:
         import torch
 
         groups = [pieces] if len({piece.shape[1:] for piece in pieces}) == 1 else [[piece] for piece in pieces]
-        staged = []
+        staged, copies = [], []
         for group in groups:
             shape = (sum(len(piece) for piece in group), *group[0].shape[1:])
             host = torch.empty(shape, dtype=torch.uint8, pin_memory=self.device.type == "cuda")
             buffer, position = host.numpy(), 0
             for piece in group:
-                target = buffer[position: position + len(piece)]
-                if isinstance(piece, StoredArray):
-                    piece.read_into(target)
-                else:
-                    np.copyto(target, piece)
+                copies.append((piece, buffer[position: position + len(piece)]))
                 position += len(piece)
             staged.append(host)
+        copy_pieces(copies)
         return staged
 
     def launch(self, staged: list[Any]) -> PendingEmbeddings:

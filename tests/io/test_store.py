@@ -155,6 +155,38 @@ def test_lazy_reads_from_many_threads(tmp_path):
     assert sums == [i * 3 * 64 * 64 * 3 for i in range(40)]
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+def test_copy_pieces_fills_every_target_from_stores_and_memory(tmp_path, monkeypatch, threads):
+    from raivtools.io import store as store_module
+
+    monkeypatch.setattr(store_module, "PARALLEL_COPY_BYTES", 0)  # split even these small copies over the threads
+    items = {f"clip {i} 猫": {"frames": np.full((1 + i % 3, 8, 8, 3), i, np.uint8)} for i in range(10)}
+    store = _one_shard(tmp_path, items)
+    sources = [store.lazy(key, "frames") if i % 2 else items[key]["frames"] for i, key in enumerate(items)]
+    sources.append(np.zeros((0, 8, 8, 3), np.uint8))  # an empty piece
+    out = np.full((sum(len(s) for s in sources), 8, 8, 3), 255, np.uint8)
+    copies, position = [], 0
+    for source in sources:
+        copies.append((source, out[position: position + len(source)]))
+        position += len(source)
+    store_module.copy_pieces(copies, threads=threads)
+    assert np.array_equal(out, np.concatenate([items[key]["frames"] for key in items]))
+
+
+def test_copy_pieces_raises_a_truncated_member_read_in_a_thread(tmp_path, monkeypatch):
+    from raivtools.io import store as store_module
+
+    monkeypatch.setattr(store_module, "PARALLEL_COPY_BYTES", 0)
+    items = {f"c{i}": {"frames": np.full((2, 64, 64, 3), i, np.uint8)} for i in range(4)}
+    store = _one_shard(tmp_path, items)
+    pieces = [store.lazy(key, "frames") for key in items]
+    shard = tmp_path / "s" / f"{shard_name(0)}.npz"
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])  # the last members are cut off
+    out = np.empty((8, 64, 64, 3), np.uint8)
+    with pytest.raises(InputError, match="truncated"):
+        store_module.copy_pieces([(piece, out[2 * i: 2 * i + 2]) for i, piece in enumerate(pieces)], threads=2)
+
+
 def test_unicode_directory_and_ids_read_lazily(tmp_path):
     writer = ArrayStore.create(tmp_path / "magasin 倉庫")
     writer.write_shard(shard_name(0), {"vidéo 猫": {"frames": np.ones((2, 2), np.uint8)}})
