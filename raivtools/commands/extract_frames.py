@@ -63,8 +63,8 @@ def main(inputs, out_dir, num_frames, sampling, size, keep_aspect, decoder, work
     threads = max(1, (os.cpu_count() or 1) // workers)
     spec = FrameSpec(frames=num_frames, sampling=sampling, size=size, keep_aspect=keep_aspect, decoder=decoder,
                      seed=seed, threads=threads)
-    config = ExtractConfig(spec=spec, pool=PoolConfig(workers=workers, timeout=timeout, max_memory_mb=worker_memory), shard_size=shard_size,
-                           media_root=media_root)
+    pool = PoolConfig(workers=workers, timeout=timeout, max_memory_mb=worker_memory)
+    config = ExtractConfig(spec=spec, pool=pool, shard_size=shard_size, media_root=media_root)
     writer = ArrayStore.create(out_dir, meta=config.store_meta(), resume=resume, overwrite=overwrite)
     summary = RunSummary("extract-frames")
     extractor = FrameExtractor(config, writer, out_dir, summary)

@@ -26,7 +26,7 @@ import threading
 import zipfile
 import zlib
 from collections import OrderedDict, deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -587,7 +587,10 @@ def copy_pieces(copies: list[tuple[np.ndarray | StoredArray, np.ndarray]], threa
             parts.append([])
         parts[-1].append(copy)
         filled += copy[1].nbytes
-    for done in [_copy_threads(len(parts)).submit(_copy_all, part) for part in parts]:
+    copying = [_copy_threads(threads).submit(_copy_all, part) for part in parts]
+    # every copy ends before an error is raised: the caller frees or reuses the targets once this returns
+    wait(copying)
+    for done in copying:
         done.result()
 
 

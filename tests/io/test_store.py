@@ -187,6 +187,18 @@ def test_copy_pieces_raises_a_truncated_member_read_in_a_thread(tmp_path, monkey
         store_module.copy_pieces([(piece, out[2 * i: 2 * i + 2]) for i, piece in enumerate(pieces)], threads=2)
 
 
+def test_copy_pieces_finishes_every_copy_before_raising(monkeypatch):
+    # the caller frees its targets once the error reaches it: no thread may still be writing into them
+    from raivtools.io import store as store_module
+
+    monkeypatch.setattr(store_module, "PARALLEL_COPY_BYTES", 0)
+    big = np.ones((64, 1024, 1024), np.uint8)
+    targets = [np.zeros_like(big), np.zeros_like(big)]  # equal bytes: one part per thread
+    with pytest.raises(ValueError):  # the first part's source has the wrong shape, and fails at once
+        store_module.copy_pieces([(big.reshape(32, 2048, 1024), targets[0]), (big, targets[1])], threads=2)
+    assert targets[1].all()
+
+
 def test_unicode_directory_and_ids_read_lazily(tmp_path):
     writer = ArrayStore.create(tmp_path / "magasin 倉庫")
     writer.write_shard(shard_name(0), {"vidéo 猫": {"frames": np.ones((2, 2), np.uint8)}})
