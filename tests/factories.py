@@ -14,8 +14,10 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
     return path
 
 
-def make_video(path: Path, *, frames: int = 24, fps: int = 12, size: tuple[int, int] = (64, 48), seed: int = 0) -> Path:
-    """Writes a small H.264 mp4 whose frame ``i`` has mean brightness that grows with ``i`` (easy to check)."""
+def make_video(path: Path, *, frames: int = 24, fps: int = 12, size: tuple[int, int] = (64, 48), seed: int = 0,
+               gop: int | None = None) -> Path:
+    """Writes a small H.264 mp4 whose frame ``i`` has mean brightness that grows with ``i`` (easy to check);
+    ``gop`` frames from one keyframe to the next (x264's default: one keyframe in a short video)."""
     import av
 
     width, height = size
@@ -23,6 +25,8 @@ def make_video(path: Path, *, frames: int = 24, fps: int = 12, size: tuple[int, 
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if gop is not None:
+            stream.codec_context.gop_size = gop
         for i in range(frames):
             level = int(10 + 235 * i / max(frames - 1, 1))
             image = np.full((height, width, 3), level, np.uint8)

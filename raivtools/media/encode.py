@@ -26,7 +26,7 @@ from raivtools.io.report import RunSummary, warn
 from raivtools.io.store import (ArrayStore, ShardWriteQueue, StoredArray, StoreWriter, iter_chunks, shard_name,
                                 shard_stats)
 from raivtools.media.clip import ClipEncoder
-from raivtools.media.decode import FrameSpec, decode_task, quiet_decoders
+from raivtools.media.decode import FrameSpec, decode_affinity, decode_task, quiet_decoders
 from raivtools.media.extract import media_item
 from raivtools.media.pool import PoolConfig, Skip, TimeoutPool
 from raivtools.schema import media_kind
@@ -149,7 +149,8 @@ class FeatureEncoder:
 
         entries: list[_Entry] = []
         position = 0
-        with TimeoutPool(decode_task, self.config.pool, init=quiet_decoders, seed=self.config.frames.seed) as pool:
+        with TimeoutPool(decode_task, self.config.pool, init=quiet_decoders, seed=self.config.frames.seed,
+                         affinity=decode_affinity) as pool:
             for result in pool.imap_ordered(tasks()):
                 entry, decoded = pending[position]
                 position += 1

@@ -21,7 +21,7 @@ from raivtools.io.errors import InputError
 from raivtools.io.records import require_fields
 from raivtools.io.report import RunSummary
 from raivtools.io.store import ShardWriteQueue, StoreWriter, iter_chunks, shard_name, shard_stats
-from raivtools.media.decode import FrameSpec, MediaItem, decode_task, quiet_decoders
+from raivtools.media.decode import FrameSpec, MediaItem, decode_affinity, decode_task, quiet_decoders
 from raivtools.media.pool import PoolConfig, Skip, TaskResult, TimeoutPool
 
 Located = tuple[str, int, dict[str, Any]]
@@ -110,7 +110,8 @@ class FrameExtractor:
         shard_items: dict[str, dict[str, np.ndarray]] = {}
         shard_errors: dict[str, str] = {}
         shard_records: list[dict[str, Any]] = []
-        with TimeoutPool(decode_task, self.config.pool, init=quiet_decoders, seed=self.config.spec.seed) as pool, \
+        with TimeoutPool(decode_task, self.config.pool, init=quiet_decoders, seed=self.config.spec.seed,
+                         affinity=decode_affinity) as pool, \
                 ShardWriteQueue(self.writer, "raiv-extract-writer") as writes:
             for result in pool.imap_ordered(self._tasks(located)):
                 pending = self._pending.popleft()

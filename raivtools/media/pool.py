@@ -6,7 +6,8 @@ owns a pipe; an item that runs past its deadline has its worker killed and repla
 result, so a hung decoder costs one record, not the run. Workers are started with ``spawn`` (no inherited
 decoder state or threads). decord's memory can grow across calls, so a worker whose resident memory passes
 ``max_memory_mb`` is replaced once its items are back (and any worker after ``max_tasks`` items): a restart
-costs 0.2-0.3 s of imports, too much to pay every few hundred clips on a fixed count.
+costs 0.2-0.3 s of imports, too much to pay every few hundred clips on a fixed count. Items may carry an
+affinity key (the video they read), so that a worker gets the windows of one video one after another.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class PoolConfig:
     timeout: float = 60.0  # seconds one item may take before its worker is killed
     max_tasks: int = 10_000  # items a worker does before it is replaced, whatever its memory
     max_memory_mb: float = 2048  # a worker whose resident memory passes this is replaced (decord leaks memory)
-    queue_per_worker: int = 4  # items decoded ahead of the one the results wait for, per worker
+    queue_per_worker: int = 8  # items decoded ahead of the one the results wait for, per worker
     tasks_per_worker: int = 2  # items sent to a worker at once: the next waits in its pipe while one is taken back
 
 
@@ -123,6 +124,8 @@ class _Worker:
         self.deadline = 0.0  # of the oldest item
         self.done = 0
         self.retiring = False  # gets no more items; replaced once its last result is back
+        self.affinity: Any = None  # affinity key of the last item given to it
+        self.last_given = -1  # input position of the last item given to it
 
     @property
     def position(self) -> int | None:
@@ -168,17 +171,22 @@ class TimeoutPool:
     """Runs ``func(item)`` in worker processes with a deadline per item; each worker works on one item at a time,
     with the next already in its pipe (``tasks_per_worker``), so it never idles while its result is taken back.
 
+    ``affinity(item)`` (optional) names what a worker keeps between items, such as the video whose reader it
+    holds open: items of one key go to one worker in input order where that keeps every worker busy (see
+    :meth:`_next_for`); None for an item that has no such key.
+
     Example:
-        >>> with TimeoutPool(decode_task, PoolConfig(workers=2, timeout=30)) as pool:
+        >>> with TimeoutPool(decode_task, PoolConfig(workers=2, timeout=30), affinity=decode_affinity) as pool:
         ...     for result in pool.imap_ordered(tasks):
         ...         print(result.error or result.value)
     """
 
     def __init__(self, func: Callable[[Any], Any], config: PoolConfig, init: Callable[[], None] | None = None,
-                 seed: int = 0):
+                 seed: int = 0, affinity: Callable[[Any], Any] | None = None):
         if config.workers < 1:
             raise ValueError("the pool needs at least one worker")
         self.func = func
+        self.affinity = affinity
         self.config = config
         self.init = init
         self.seed = seed
@@ -275,8 +283,45 @@ class TimeoutPool:
                 continue
             while waiting and len(worker.sent) < self.config.tasks_per_worker \
                     and worker.done < self.config.max_tasks:
-                position, task = waiting.pop(0)
+                position, task = waiting.pop(self._next_for(worker, waiting))
                 worker.give(position, task, self.config.timeout)
+                if self.affinity is not None:
+                    worker.affinity, worker.last_given = self.affinity(task), position
+
+    def _next_for(self, worker: _Worker, waiting: list[tuple[int, Any]]) -> int:
+        """Index into ``waiting`` (kept in input order) of the item ``worker`` takes next.
+
+        Without an affinity key, the first. With one (a video, whose reader a worker keeps open), a worker goes
+        on with the items of its key, in input order, up to where another worker took over; else it starts on
+        the first item whose key no other worker holds (or that has none); when every waiting item's key is
+        held, it takes the middle of the longest run of one key. A long video is so split into stretches that
+        each worker reads on through, not into windows taken in turns, where each worker would decode every
+        frame of the other's windows too.
+        """
+        if self.affinity is None:
+            return 0
+        keys = [self.affinity(task) for _, task in waiting]
+        others = [other for other in self._workers if other is not worker]
+        if worker.affinity is not None:
+            # another worker further on in the same video: its stretch starts after whatever is waiting before it
+            stop = min((other.last_given for other in others
+                        if other.affinity == worker.affinity and other.last_given > worker.last_given), default=None)
+            for index, (position, _) in enumerate(waiting):
+                if keys[index] == worker.affinity and position > worker.last_given:
+                    if stop is None or position < stop:
+                        return index
+                    break
+        held = {other.affinity for other in others}
+        fresh = next((index for index, key in enumerate(keys) if key is None or key not in held), None)
+        if fresh is not None:
+            return fresh
+        middle, longest, begin = 0, 0, 0
+        for end in range(1, len(keys) + 1):
+            if end == len(keys) or keys[end] != keys[begin]:
+                if end - begin > longest:
+                    middle, longest = begin + (end - begin) // 2, end - begin
+                begin = end
+        return middle
 
     def _collect(self, results: dict[int, TaskResult], waiting: list[tuple[int, Any]], max_wait: float | None) -> None:
         starting = [worker for worker in self._workers if not worker.ready]

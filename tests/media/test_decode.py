@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from raivtools.media.decode import FrameSpec, MediaError, MediaItem, _probe_size, decode_item
+from raivtools.media.decode import FrameSpec, MediaError, MediaItem, _open_reader, _probe_size, decode_item
 from tests.factories import make_video
 
 
@@ -77,6 +77,9 @@ def test_partial_file_decodes_what_is_there_and_refuses_what_is_not(tmp_path):
     assert early.timestamps.max() < 1.0 and early.frames.shape[0] == 4
     with pytest.raises(MediaError, match="truncated"):
         decode_item(MediaItem("c", "video", str(cut)), FrameSpec(frames=4, size=0))
+    # decord failed past the cut: the window before it still decodes, from a reader opened afresh
+    again = decode_item(MediaItem("c", "video", str(cut), 0.0, 1.0), FrameSpec(frames=4, size=0))
+    np.testing.assert_array_equal(again.frames, early.frames)
 
 
 def test_window_outside_the_video(media_dir):
@@ -119,3 +122,48 @@ def test_size_probe_is_cached_per_file_version(tmp_path, monkeypatch, media_dir)
     assert _probe_size(str(path)) == (96, 64)
     assert _probe_size(str(media_dir / "garbage.mp4")) == (-1, -1)
     assert _probe_size(str(tmp_path / "missing.mp4")) == (-1, -1)
+
+
+def _fresh(item: MediaItem, spec: FrameSpec):
+    """What a worker that never decoded this video before gives."""
+    _open_reader.close()
+    return decode_item(item, spec)
+
+
+@pytest.mark.parametrize("spec", [FrameSpec(frames=4, size=0, decoder="decord"),
+                                  FrameSpec(frames=3, size=24, sampling="random", decoder="decord", threads=2)])
+def test_windows_through_the_reader_kept_open_match_a_fresh_reader(tmp_path, spec):
+    # several keyframes (every 12 frames) and B-frames: a reader kept open decodes on from the last window,
+    # forward or back, where a fresh one seeks; the frames must not differ
+    path = str(make_video(tmp_path / "vidéo.mp4", frames=96, fps=12, gop=12))
+    windows = [(0, 2), (2, 4), (4, 6), (6, 8), (1, 3), (0.5, 7.5), (3, 5)]
+    expected = [_fresh(MediaItem(f"w{i}", "video", path, *w), spec) for i, w in enumerate(windows)]
+    _open_reader.close()
+    for i, window in enumerate(windows):
+        got = decode_item(MediaItem(f"w{i}", "video", path, *window), spec)
+        np.testing.assert_array_equal(got.frames, expected[i].frames)
+        np.testing.assert_array_equal(got.timestamps, expected[i].timestamps)
+
+
+def test_a_video_rewritten_in_place_is_opened_again(tmp_path):
+    path = tmp_path / "v.mp4"
+    make_video(path, frames=24, fps=12)
+    spec = FrameSpec(frames=2, size=0)
+    first = decode_item(MediaItem("a", "video", str(path)), spec)
+    make_video(path, frames=48, fps=12, size=(80, 48))  # same path, another video
+    second = decode_item(MediaItem("a", "video", str(path)), spec)
+    assert first.frames.shape[1:3] == (48, 64) and second.frames.shape[1:3] == (48, 80)
+    assert second.timestamps[-1] > first.timestamps[-1]
+
+
+def test_a_failed_window_does_not_spoil_the_next_one(tmp_path, media_dir):
+    # an empty window, then a window past the end of a cut file: the windows after them still decode
+    path = str(media_dir / "clip.mp4")
+    spec = FrameSpec(frames=4, size=0)
+    before = _fresh(MediaItem("a", "video", path, 0.0, 2.0), spec)
+    with pytest.raises(MediaError, match="no frame in window"):
+        decode_item(MediaItem("x", "video", path, 10.0, 12.0), spec)
+    np.testing.assert_array_equal(decode_item(MediaItem("a", "video", path, 0.0, 2.0), spec).frames, before.frames)
+    with pytest.raises(MediaError):
+        decode_item(MediaItem("t", "video", str(media_dir / "truncated.mp4")), spec)
+    np.testing.assert_array_equal(decode_item(MediaItem("a", "video", path, 0.0, 2.0), spec).frames, before.frames)

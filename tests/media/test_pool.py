@@ -2,12 +2,14 @@ import itertools
 import multiprocessing
 import os
 import threading
+import time
+from collections import deque
 
 import numpy as np
 import pytest
 
 from raivtools.media.decode import FrameSpec, MediaItem, decode_task, quiet_decoders
-from raivtools.media.pool import PoolConfig, Skip, TaskResult, TimeoutPool, _pickled, _receive_result
+from raivtools.media.pool import PoolConfig, Skip, TaskResult, TimeoutPool, _pickled, _receive_result, _Worker
 
 
 def test_hung_decoder_costs_one_item_and_order_is_kept(media_dir, tmp_path):
@@ -164,3 +166,55 @@ def test_an_input_error_is_raised_before_and_after_the_feeder_starts():
         with TimeoutPool(pid_task, PoolConfig(workers=1, timeout=30)) as pool:
             with pytest.raises(ValueError, match="line 4"):
                 list(pool.imap_ordered(items(real_first)))
+
+
+def keyed_task(item: tuple[str, int]) -> tuple[int, str]:
+    """A pool task that takes a little time and tells which worker ran it."""
+    time.sleep(0.02)
+    return os.getpid(), item[0]
+
+
+def test_items_with_one_affinity_key_stay_on_one_worker_and_come_back_in_order():
+    # a long video, then four of six windows each: a worker keeps its video's reader open, so it should go on
+    # with the windows of its video while the other worker takes the next video, or a stretch of a long one
+    short = ("a", "b", "c", "vidéo")
+    items = [("long", n) for n in range(30)] + [(video, n) for video in short for n in range(6)]
+    with TimeoutPool(keyed_task, PoolConfig(workers=2, timeout=30), affinity=lambda item: item[0]) as pool:
+        results = [r.value for r in pool.imap_ordered(items)]
+    assert [key for _, key in results] == [video for video, _ in items]
+    changes = [pid != next_pid for (pid, key), (next_pid, next_key) in zip(results, results[1:]) if key == next_key]
+    assert sum(changes[:29]) <= 8, results  # stretches of the long video, not windows in turns (~29 changes)
+    assert sum(changes[29:]) <= 3, results
+    assert sum(len({pid for pid, key in results if key == video}) for video in short) <= 7, results
+
+
+def _worker_with(affinity, last_given: int = -1) -> _Worker:
+    worker = _Worker.__new__(_Worker)
+    worker.affinity, worker.last_given, worker.sent = affinity, last_given, deque()
+    return worker
+
+
+def test_a_worker_goes_on_with_its_video_then_takes_one_no_other_worker_holds():
+    pool = TimeoutPool(pid_task, PoolConfig(workers=2), affinity=lambda item: item)
+    me, other = _worker_with("a"), _worker_with("b", last_given=0)
+    pool._workers = [me, other]
+    waiting = list(zip([1, 2, 3, 4, 5], ["b", "b", "c", "a", None]))
+    assert pool._next_for(me, waiting) == 3  # its own video, though later in the queue
+    me.affinity = "z"
+    assert pool._next_for(me, waiting) == 2  # "b" is being read by the other worker
+    assert pool._next_for(me, list(zip([1, 2], ["b", None]))) == 1  # an image has no key: anyone takes it
+    pool.affinity = None
+    assert pool._next_for(me, waiting) == 0  # no affinity: first come, first served
+
+
+def test_a_long_video_is_split_into_stretches_not_taken_in_turns():
+    pool = TimeoutPool(pid_task, PoolConfig(workers=2), affinity=lambda item: item)
+    front, back = _worker_with("v", last_given=0), _worker_with("x")
+    pool._workers = [front, back]
+    waiting = [(position, "v") for position in range(1, 9)]
+    assert pool._next_for(back, waiting) == 4  # every item is the other's video: the middle of it
+    back.affinity, back.last_given = "v", waiting.pop(4)[0]  # position 5
+    assert pool._next_for(back, waiting) == 4  # and reads on from there: position 6
+    assert pool._next_for(front, waiting) == 0  # the first worker reads on from its own: position 1
+    front.last_given = 4
+    assert pool._next_for(front, [(6, "v"), (7, "v"), (8, "v")]) == 1  # caught up: the middle of the rest
