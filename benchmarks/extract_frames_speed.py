@@ -108,6 +108,8 @@ def main() -> None:
                         help="passes over the clips per run (the workers' start-up, about 0.5 s of CPU each, is a "
                              "tenth of a 348-clip run's CPU, and a real run of thousands of clips pays it once)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every run; medians are printed")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to run")
+    parser.add_argument("--pipeline-only", action="store_true", help="leave out the other bare loops")
     parser.add_argument("--shuffle", action="store_true",
                         help="clips in random order (the windows of a video no longer follow each other)")
     args = parser.parse_args()
@@ -122,9 +124,10 @@ def main() -> None:
     n = len(records)
     print(f"{n} clips of 2 s, K={args.frames}, from {len({r['video'] for r in records})} videos, "
           f"{args.rounds} rounds")
-    runs = {"bare decord get_batch loop, 1 thread": lambda: bare_decord(records, args.frames, threads=1),
-            "bare loop, reader kept per video": lambda: bare_decord(records, args.frames, keep_open=True)}
-    for workers in (1, 2):
+    runs = {} if args.pipeline_only else {
+        "bare decord get_batch loop, 1 thread": lambda: bare_decord(records, args.frames, threads=1),
+        "bare loop, reader kept per video": lambda: bare_decord(records, args.frames, keep_open=True)}
+    for workers in args.workers:
         for size in (0, 224):
             runs[f"extract-frames --workers {workers} --size {size}"] = \
                 lambda w=workers, z=size: pipeline(records, args.frames, w, z, work / "frames")
