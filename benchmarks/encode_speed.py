@@ -172,12 +172,13 @@ def run_host_only(records, encoder, batch_size: int, out: Path, copy_threads: in
     (``copy_threads``: the threads that copy pixels into the staging batches, None for the pipeline's own)."""
     import torch
 
+    from raivtools.io.host_copy import HostResult
     from raivtools.io.store import copy_pieces
     from raivtools.media import clip
     from raivtools.media.clip import ClipEncoder, PendingEmbeddings
 
     def no_device(self, staged):
-        return PendingEmbeddings(staged, torch.zeros(sum(len(h) for h in staged), self.embed_dim), None, None)
+        return PendingEmbeddings(staged, HostResult((torch.zeros(sum(len(h) for h in staged), self.embed_dim), None), None))
 
     launch = ClipEncoder.launch
     ClipEncoder.launch = no_device

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from raivtools.io.errors import InputError
+from raivtools.io.host_copy import HostResult
 from raivtools.io.report import warn
 from raivtools.io.store import StoredArray, copy_pieces
 
@@ -157,15 +158,12 @@ class PendingEmbeddings:
     """A batch queued by :meth:`ClipEncoder.launch`; ``result()`` waits for it."""
 
     staged: list[Any]  # the host pixels, kept alive until the device has copied them
-    pooled: Any  # float32 [N,D] host tensor, filled once ``done`` has passed
-    tokens: Any  # float32 [N,P,W] host tensor, or None
-    done: Any  # CUDA event recorded after the copy back (None on the CPU)
+    copies: HostResult  # float32 [N,D] embeddings and [N,P,W] tokens (or None) on their way to the host
 
     def result(self) -> tuple[np.ndarray, np.ndarray | None]:
         """float32 ``[N,D]`` embeddings and, when asked for, ``[N,P,W]`` tokens, as numpy arrays."""
-        if self.done is not None:
-            self.done.synchronize()
-        return self.pooled.numpy(), (None if self.tokens is None else self.tokens.numpy())
+        pooled, tokens = self.copies.wait()
+        return pooled.numpy(), (None if tokens is None else tokens.numpy())
 
 
 class ClipEncoder:
@@ -253,7 +251,7 @@ class ClipEncoder:
                                for pixels in on_device])
             output = self._image_tower(batch)
             pooled, tokens = output if self.spec.tokens else (output, None)
-            return PendingEmbeddings(staged, *(self._to_host(t) for t in (pooled, tokens)), self._event())
+            return PendingEmbeddings(staged, HostResult.start(self.device, pooled, tokens))
 
     def encode_images(self, pieces: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
         """Encodes one batch given as uint8 pieces ``[k_i,H_i,W_i,3]`` (shapes may differ between pieces).
@@ -266,23 +264,6 @@ class ClipEncoder:
     def _image_tower(self, batch: Any) -> Any:
         """``encode_image``, replayed from a CUDA graph once a batch shape has recurred (see :class:`TowerGraphs`)."""
         return self.model.encode_image(batch) if self._graphs is None else self._graphs(batch)
-
-    def _to_host(self, tensor: Any) -> Any:
-        if tensor is None or self.device.type != "cuda":
-            return None if tensor is None else tensor.float()
-        import torch
-
-        host = torch.empty(tensor.shape, dtype=torch.float32, pin_memory=True)
-        return host.copy_(tensor, non_blocking=True)
-
-    def _event(self) -> Any:
-        if self.device.type != "cuda":
-            return None
-        import torch
-
-        event = torch.cuda.Event()
-        event.record()
-        return event
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """float32 ``[N,D]`` text embeddings (not normalised)."""

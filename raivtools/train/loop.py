@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from raivtools.io.errors import InputError
+from raivtools.io.host_copy import HostResult
 from raivtools.io.prefetch import prefetch
 from raivtools.io.records import iter_located
 from raivtools.io.report import log, warn
@@ -299,7 +300,7 @@ class Trainer:
         self.wrapped = self._wrap(self.model)
         self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
         self.epoch_losses: list[float] = []
-        self.pending_loss: tuple[int, list[int], Any] | None = None  # the last step's loss, not yet read back
+        self.pending_loss: tuple[int, list[int], HostResult] | None = None  # the last step's loss, not yet read back
         self.best: float | None = None
 
     # -------------------------------------------------------------------------------------------- setup
@@ -477,8 +478,9 @@ class Trainer:
             for group_number in range(first_group, -(-len(batches) // accum)):
                 group = [next(ready) for _ in range(min(accum, len(batches) - group_number * accum))]
                 step_losses = self._optimizer_step(group)
-                # Reading a loss waits for the device; the previous step's is read only now, once this step is
-                # queued, so the host never idles the GPU. A NaN step's weights are never saved: saving reads first.
+                # Reading a loss waits for the device: the previous step's is read only now, once this step is
+                # queued, and waits for that step alone, so the device is never left idle. A NaN step's weights
+                # are never saved: saving reads first.
                 self._read_pending_loss()
                 self.step += 1
                 self.batch_in_epoch = (group_number + 1) * accum
@@ -513,7 +515,8 @@ class Trainer:
             return
         step, numbers, step_losses = self.pending_loss
         self.pending_loss = None
-        values = step_losses.tolist()
+        (host_losses,) = step_losses.wait()
+        values = host_losses.tolist()
         if not self.dist.all_finite(sum(values), self.device):
             bad = next((i for i, value in enumerate(values) if not math.isfinite(value)), 0)
             raise TrainingDiverged(
@@ -530,9 +533,13 @@ class Trainer:
         """
         return self.collate([examples[p] for p in positions], rng_for(self.config.seed, "frames", self.epoch, number))
 
-    def _optimizer_step(self, group: list[tuple[int, dict[str, Any]]]):
+    def _optimizer_step(self, group: list[tuple[int, dict[str, Any]]]) -> HostResult:
         """Forward/backward over the micro-batches of ``group``, then one clipped optimizer step; returns the
-        micro-batches' losses as a tensor still on the device (no wait for the device here)."""
+        micro-batches' losses on their way to the host (no wait for the device here).
+
+        The losses are copied behind an event, so reading them after the next step is queued waits for this
+        step only. A blocking read (``tolist()`` of a device tensor) would wait for the next step too.
+        """
         import torch
 
         from raivtools.score import autocast_context
@@ -544,7 +551,7 @@ class Trainer:
             with contextlib.nullcontext() if sync else self.wrapped.no_sync():
                 with autocast_context(self.device, self.config.precision):
                     loss = self.wrapped(batch)["loss"]
-                self.scaler.scale(loss / len(group)).backward()
+                self.scaler.scale(loss if len(group) == 1 else loss / len(group)).backward()
             losses.append(loss.detach().float())
         if self.config.clip_norm > 0:
             self.scaler.unscale_(self.optimizer)
@@ -553,7 +560,7 @@ class Trainer:
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
-        return torch.stack(losses)
+        return HostResult.start(self.device, torch.stack(losses))
 
     def _after_step(self) -> None:
         log_due = self.config.log_every and self.step % self.config.log_every == 0

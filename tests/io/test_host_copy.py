@@ -1,0 +1,46 @@
+import time
+
+import pytest
+import torch
+
+from raivtools.io.host_copy import HostResult, record_event, start_host_copy
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def test_cpu_results_are_float32_and_ready():
+    values = torch.tensor([1.5, 2.5], dtype=torch.bfloat16)
+    result = HostResult.start(torch.device("cpu"), values, None)
+    assert result.done is None
+    copied, missing = result.wait()
+    assert copied.dtype == torch.float32 and copied.tolist() == [1.5, 2.5]
+    assert missing is None
+
+
+def test_cpu_needs_no_event():
+    assert record_event(torch.device("cpu")) is None
+    assert record_event("cpu") is None
+    same = torch.ones(3)
+    assert start_host_copy(same) is same
+
+
+@needs_cuda
+def test_cuda_copy_matches_the_device_tensor():
+    values = torch.randn(4, 3, device="cuda", dtype=torch.float16)
+    (copied,) = HostResult.start(values.device, values).wait()
+    assert copied.is_pinned()
+    assert torch.equal(copied, values.float().cpu())
+
+
+@needs_cuda
+def test_cuda_wait_does_not_wait_for_work_queued_after_the_copy():
+    values = torch.arange(5, device="cuda", dtype=torch.float32)
+    result = HostResult.start(values.device, values)
+    torch.cuda._sleep(2_000_000_000)  # about a second of spinning on the same stream, queued after the copy
+    start = time.perf_counter()
+    (copied,) = result.wait()
+    waited = time.perf_counter() - start
+    busy = not torch.cuda.current_stream().query()
+    torch.cuda.synchronize()
+    assert copied.tolist() == [0, 1, 2, 3, 4]
+    assert busy and waited < 0.2
