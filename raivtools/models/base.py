@@ -111,6 +111,10 @@ class VisionLanguageModel(nn.Module):
         """Per-example probabilities: ``{"score": [B]}`` and ``{"neg_score": [B]}`` when the batch has ``neg_ids``."""
         raise NotImplementedError
 
+    def check_training_examples(self, examples: list[Any]) -> None:
+        """Raises :class:`InputError` when ``examples`` (:class:`~raivtools.train.data.Example`) cannot train this
+        model as configured, before any step runs; every set can by default."""
+
     def set_feature_statistics(self, mean: torch.Tensor, std: torch.Tensor) -> int:
         """Gives every visual feature standardiser of the model the training features' per-dimension mean and
         std ([D] each); returns how many there were (0: the model reads raw features)."""

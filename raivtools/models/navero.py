@@ -131,6 +131,14 @@ class Navero(VisionLanguageModel):
 
     # ------------------------------------------------------------------------------------------- training
 
+    def check_training_examples(self, examples: list[Any]) -> None:
+        """The negative losses need some records with a ``negative``; records without one are fine beside them."""
+        needed = [name for name in self.config.losses if name in ("neg-vtc", "neg-vtm")]
+        if needed and examples and all(example.negative is None for example in examples):
+            raise InputError(f"navero: --loss {','.join(self.config.losses)} has {', '.join(needed)}, which needs "
+                             f"records with a 'negative', and none of the {len(examples)} training records has one "
+                             "(run raiv negate on them, or pass --loss vanilla)")
+
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
         """The selected losses, summed (each weighted 1, as in the paper)."""
         losses = set(self.config.losses)
@@ -143,18 +151,19 @@ class Navero(VisionLanguageModel):
         parts: dict[str, torch.Tensor] = {}
         if "vtc" in losses:
             parts["vtc"] = vtc_loss(similarity, same_video)
+        # the collator adds negatives only to batches with at least one; a batch without any (records whose
+        # negate found no negative can share a length bucket) adds 0 to the negative losses
         has_neg = batch.get("has_neg")
         neg_hidden = None
-        if losses & {"neg-vtc", "neg-vtm"}:
-            # the collator adds negatives only to batches with at least one, so a missing has_neg means none
-            if has_neg is None:
-                raise InputError("navero: --loss neg-vtc/neg-vtm needs records with a 'negative' (run raiv negate)")
+        if losses & {"neg-vtc", "neg-vtm"} and has_neg is not None:
             neg_hidden = self.text_hidden(batch["neg_ids"], batch["neg_mask"])
         if "neg-vtc" in losses:
-            neg_emb = self.text_embedding_of(neg_hidden, batch["neg_mask"])
-            pos_logit = (text_emb * video_emb).sum(-1) / self.temperature
-            neg_logit = (neg_emb * video_emb).sum(-1) / self.temperature
-            parts["neg-vtc"] = weighted_mean(F.softplus(neg_logit - pos_logit), has_neg)
+            parts["neg-vtc"] = similarity.new_zeros(())
+            if neg_hidden is not None:
+                neg_emb = self.text_embedding_of(neg_hidden, batch["neg_mask"])
+                pos_logit = (text_emb * video_emb).sum(-1) / self.temperature
+                neg_logit = (neg_emb * video_emb).sum(-1) / self.temperature
+                parts["neg-vtc"] = weighted_mean(F.softplus(neg_logit - pos_logit), has_neg)
         parts.update(self._matching_losses(batch, losses, text, video, video_mask, similarity, same_video, neg_hidden))
         total = sum(parts.values())
         return {"loss": total, "losses": {name: value.detach() for name, value in parts.items()}}
@@ -178,7 +187,7 @@ class Navero(VisionLanguageModel):
             video_masks += [video_mask[neg_video], video_mask]
             weights += [valid_v.float(), valid_t.float()]
         matched = count * len(weights)  # rows of vtm: positives and in-batch negatives
-        if "neg-vtm" in losses:
+        if "neg-vtm" in losses and neg_hidden is not None:
             texts.append(neg_hidden)
             text_masks.append(batch["neg_mask"])
             videos.append(video)
@@ -192,7 +201,7 @@ class Navero(VisionLanguageModel):
         parts: dict[str, torch.Tensor] = {}
         if "vtm" in losses:
             parts["vtm"] = weighted_mean(per_pair[:matched], weight[:matched])
-            if "neg-vtm" in losses:
+            if "neg-vtm" in losses:  # 0 when the batch has no negatives (no rows past ``matched``)
                 parts["neg-vtm"] = weighted_mean(per_pair[matched:], weight[matched:])
         else:  # neg-vtm alone still matches the positives
             parts["neg-vtm"] = weighted_mean(per_pair, weight)

@@ -288,6 +288,7 @@ class Trainer:
         self.collate = Collator(self.features, self.tokenizer, self.model.config.max_frames, visual_inputs,
                                 tokens=token_source(type(self.model), self.features))
         self.data = load_data(config, self.task, self.features)
+        self.model.check_training_examples(self.data.train)
         # a fine-tuned model keeps the statistics its first run saved with its weights
         if not config.init and self.model.config.standardize_features:
             self._set_feature_statistics()

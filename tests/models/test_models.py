@@ -16,6 +16,7 @@ from raivtools.models.layers import (
     sinusoidal_embedding,
 )
 from raivtools.models.navero import hard_negatives, parse_losses, vtc_loss
+from raivtools.train.data import Example
 
 TINY = {"feature_dim": 16, "width": 32, "heads": 2, "text_layers": 2, "mlp_ratio": 2.0, "dropout": 0.0,
         "context_length": 16}
@@ -147,12 +148,39 @@ def test_navero_matching_losses_count_only_the_rows_that_apply(video_key):
     assert float(losses["neg-vtm"]) == pytest.approx(neg_vtm, rel=1e-5)
 
 
-def test_navero_negative_losses_need_negatives():
-    model = build_model("navero", **TINY, fusion_layers=1, video_layers=1, embed_dim=16)
-    with pytest.raises(InputError, match="needs records with a 'negative'"):
-        model(make_batch(1, negatives=False))
+def test_navero_batch_without_negatives_adds_nothing_to_the_negative_losses():
+    # records whose negate found no negative can fill a whole length bucket; that batch must still train
+    torch.manual_seed(0)
+    model = build_model("navero", **TINY, fusion_layers=1, video_layers=1, embed_dim=16, losses="all")
     vanilla = build_model("navero", **TINY, fusion_layers=1, video_layers=1, embed_dim=16, losses="vanilla")
-    assert set(vanilla(make_batch(1))["losses"]) == {"vtc", "vtm"}
+    vanilla.load_state_dict(model.state_dict())
+    batch = make_batch(1, negatives=False)
+    torch.manual_seed(5)
+    out = model(batch)
+    torch.manual_seed(5)
+    plain = vanilla(batch)["losses"]
+    assert float(out["losses"]["neg-vtc"]) == 0.0 and float(out["losses"]["neg-vtm"]) == 0.0
+    assert float(out["losses"]["vtc"]) == pytest.approx(float(plain["vtc"]), rel=1e-6)
+    assert float(out["losses"]["vtm"]) == pytest.approx(float(plain["vtm"]), rel=1e-6)
+    out["loss"].backward()
+    assert model.vtm_head.weight.grad is not None
+
+
+def test_navero_neg_vtm_alone_without_negatives_matches_the_positives():
+    model = build_model("navero", **TINY, fusion_layers=1, video_layers=1, embed_dim=16, losses="neg-vtm")
+    out = model(make_batch(1, negatives=False))
+    assert set(out["losses"]) == {"neg-vtm"} and float(out["losses"]["neg-vtm"]) > 0
+
+
+def test_navero_negative_losses_need_some_record_with_a_negative():
+    model = build_model("navero", **TINY, fusion_layers=1, video_layers=1, embed_dim=16)
+    without = [Example(i, (f"m{i}",), "a red ball") for i in range(3)]
+    with pytest.raises(InputError, match="none of the 3 training records has one.*--loss vanilla"):
+        model.check_training_examples(without)
+    model.check_training_examples([*without, Example(3, ("m3",), "a red ball", negative="a blue ball")])
+    model.check_training_examples([])  # tsp / itm make theirs every epoch
+    vanilla = build_model("navero", **TINY, fusion_layers=1, video_layers=1, embed_dim=16, losses="vanilla")
+    vanilla.check_training_examples(without)
 
 
 def test_parse_losses_presets_and_errors():

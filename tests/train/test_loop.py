@@ -65,6 +65,29 @@ def test_navero_learns_and_ranks_positives_above_negatives(tmp_path, world, feat
     assert lines[-1]["val"]["acc"] >= 0.75  # chance is 0.5
 
 
+def test_navero_trains_on_records_most_of_which_have_no_negative(tmp_path, world, feature_store):
+    # as raiv negate writes them: "negative": null where no word could be replaced; batches of 4 over 24 records
+    # of which 2 have a negative, so most batches have none
+    records = world.video_text_records("train", list(world.items)[:24])
+    for number, record in enumerate(records):
+        if number % 12:
+            record.update(negative=None, neg_type=None)
+    inputs = write_jsonl(tmp_path / "aaro.jsonl", records)
+    train(config(tmp_path, inputs, feature_store, "navero", epochs=1, batch_size=4), NAVERO)
+    [line] = [m for m in metrics(tmp_path / "run") if m["event"] == "epoch"]
+    assert math.isfinite(line["train_loss"])
+
+
+def test_navero_without_any_negative_stops_before_training(tmp_path, world, feature_store):
+    records = [{**r, "negative": None} for r in world.video_text_records("train", list(world.items)[:8])]
+    inputs = write_jsonl(tmp_path / "captions.jsonl", records)
+    with pytest.raises(InputError, match="none of the 8 training records has one"):
+        train(config(tmp_path, inputs, feature_store, "navero"), NAVERO)
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()
+    train(config(tmp_path, inputs, feature_store, "navero", epochs=1, out=str(tmp_path / "vanilla")),
+          {**NAVERO, "losses": "vanilla"})
+
+
 @pytest.mark.parametrize("arch,fields", [("navero", {**NAVERO, "dropout": 0.1}), ("raiv-mid", {**RAIV, "dropout": 0.1})])
 def test_resume_is_exact(tmp_path, world, feature_store, arch, fields):
     if arch == "navero":
