@@ -134,18 +134,18 @@ class Distributed:
 
             dist.barrier()
 
-    def all_finite(self, value: float, device) -> bool:
-        """Whether ``value`` is finite on every rank (so all ranks stop together instead of waiting forever on
-        the one that stopped)."""
-        finite = math.isfinite(value)
+    def ranks_not_finite(self, losses: Any) -> Any:
+        """How many ranks have a NaN or inf in ``losses`` (device tensors), as a device tensor [1] summed over the
+        ranks without the host waiting (so all ranks stop together instead of waiting forever on the one that
+        stopped); None in a single process."""
         if self.world_size == 1:
-            return finite
+            return None
         import torch
         import torch.distributed as dist
 
-        flag = torch.tensor([0.0 if finite else 1.0], device=device)
+        flag = (~torch.isfinite(losses)).any().float().reshape(1)
         dist.all_reduce(flag)
-        return float(flag.item()) == 0.0
+        return flag
 
     def mean(self, value: float, device) -> float:
         """The mean of ``value`` over ranks."""
@@ -516,14 +516,15 @@ class Trainer:
             return
         step, numbers, step_losses = self.pending_loss
         self.pending_loss = None
-        (host_losses,) = step_losses.wait()
+        host_losses, bad_ranks = step_losses.wait()
         values = host_losses.tolist()
-        if not self.dist.all_finite(sum(values), self.device):
-            bad = next((i for i, value in enumerate(values) if not math.isfinite(value)), 0)
-            raise TrainingDiverged(
-                f"loss is {values[bad]} at step {step} (epoch {self.epoch + 1}, batch {numbers[bad] + 1}); "
-                f"stopped. The last good checkpoint is {self.run_dir / ckpt.LAST}"
-                " (lower --lr, use --precision fp32/bf16, or check the features)")
+        bad = next((i for i, value in enumerate(values) if not math.isfinite(value)), None)
+        if bad is not None or (bad_ranks is not None and bad_ranks.item() > 0):
+            where = f"epoch {self.epoch + 1}"
+            what = (f"loss is {values[bad]} at step {step} ({where}, batch {numbers[bad] + 1})" if bad is not None
+                    else f"a loss is not finite on another rank at step {step} ({where})")
+            raise TrainingDiverged(f"{what}; stopped. The last good checkpoint is {self.run_dir / ckpt.LAST}"
+                                   " (lower --lr, use --precision fp32/bf16, or check the features)")
         self.epoch_losses.append(sum(values) / len(values))
 
     def _collate(self, examples: list[Example], positions: list[int], number: int) -> dict[str, Any]:
@@ -536,7 +537,8 @@ class Trainer:
 
     def _optimizer_step(self, group: list[tuple[int, dict[str, Any]]]) -> HostResult:
         """Forward/backward over the micro-batches of ``group``, then one clipped optimizer step; returns the
-        micro-batches' losses on their way to the host (no wait for the device here).
+        micro-batches' losses and (under DDP) the count of ranks with a non-finite one, on their way to the host
+        (no wait for the device here).
 
         The losses are copied behind an event, so reading them after the next step is queued waits for this
         step only. A blocking read (``tolist()`` of a device tensor) would wait for the next step too.
@@ -561,12 +563,13 @@ class Trainer:
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
-        return HostResult.start(self.device, torch.stack(losses))
+        step_losses = torch.stack(losses)
+        return HostResult.start(self.device, step_losses, self.dist.ranks_not_finite(step_losses))
 
     def _after_step(self) -> None:
         log_due = self.config.log_every and self.step % self.config.log_every == 0
         save_due = self.config.save_every and self.step % self.config.save_every == 0
-        if log_due or save_due:  # on every rank: the finiteness check is collective
+        if log_due or save_due:  # on every rank, so a non-finite loss stops every rank at the same step
             self._read_pending_loss()
         if log_due and self.dist.is_main:
             ckpt.append_metrics(self.run_dir, {"event": "step", "epoch": self.epoch + 1, "step": self.step,
