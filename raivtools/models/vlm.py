@@ -277,7 +277,8 @@ class VLM(VisionLanguageModel):
         similarity = similarity.masked_fill(same & ~diagonal, float("-inf"))
         target = torch.arange(similarity.shape[0], device=similarity.device)
         v2t = similarity
-        if "neg_ids" in batch and batch["has_neg"].any():
+        if "neg_ids" in batch:  # columns of records without a negative are -inf: no candidate (and no wait
+            # for the device, which asking whether any record has one would be)
             negative = self.embed_text(batch, batch["neg_ids"], batch["neg_mask"])
             hard = (scale * video @ negative.t()).masked_fill(~batch["has_neg"][None, :], float("-inf"))
             v2t = torch.cat([similarity, hard], dim=1)

@@ -122,7 +122,9 @@ def test_retrieval_loss_uses_hard_negatives(store, world):
     with torch.no_grad():
         with_negatives = float(model(batch)["loss"])
         without = float(model({k: v for k, v in batch.items() if k not in ("neg_ids", "neg_mask", "has_neg")})["loss"])
+        none_counts = float(model({**batch, "has_neg": torch.zeros_like(batch["has_neg"])})["loss"])
     assert with_negatives != without
+    assert none_counts == pytest.approx(without, rel=1e-6)  # a record without a negative adds no candidate
 
 
 @pytest.mark.parametrize("losses", ["vlm", "pretrain"])
