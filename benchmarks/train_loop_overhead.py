@@ -12,7 +12,8 @@ Usage:
 
 On a GPU it can also compare precisions: ``--precision bf16`` vs the default fp32 (run twice, compare
 examples/s). ``--variants`` then times the ways the loop could build its batches (this thread or a background
-one, pinned or not) side by side.
+one, pinned or not) side by side, and on a GPU the loop with the step's loss read back as before the event-based
+read (a blocking read that waits for everything queued).
 """
 
 from __future__ import annotations
@@ -137,7 +138,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--variants", action="store_true",
                         help="then time the loop's ways of building batches side by side: in this thread or a "
-                             "background one, pinned or not (the loop uses a thread on a CPU, this thread on a GPU)")
+                             "background one, pinned or not (the loop uses a thread on a CPU, this thread on a GPU); "
+                             "on a GPU also the loss read back as before, waiting for the whole queue")
     args = parser.parse_args()
     import torch
 
@@ -177,36 +179,45 @@ def main() -> None:
           f"{max(ratios):.3f}), {loop / bare:.3f} fastest / fastest  (overhead {100 * (median - 1):+.1f}%, "
           "goal <= +10%)")
     if variants:
-        print(f"batch building, loop / bare, medians of {args.repeats} interleaved epochs:")
+        print(f"loop variants, loop / bare, medians of {args.repeats} interleaved epochs:")
         for name, ratio in variants.items():
-            print(f"  {name:24s} {ratio:.3f}")
+            print(f"  {name:32s} {ratio:.3f}")
 
 
 def compare_batch_building(trainer, batches, repeats: int) -> dict[str, float]:
-    """The loop's median epoch time over the bare step's, for each way of building its batches."""
+    """The loop's median epoch time over the bare step's, for each way of building its batches (and, on a GPU,
+    with the step's loss read back as before: a blocking read that waits for everything queued)."""
+    import torch
+
     from raivtools.io.prefetch import prefetch
     from raivtools.train import loop
 
-    collate, ahead = loop.Trainer._collate, loop.Trainer._batches_ahead
+    collate, ahead, read = loop.Trainer._collate, loop.Trainer._batches_ahead, loop.Trainer._read_pending_loss
 
     def pinned(self, examples, positions, number):
         return {key: value.pin_memory() for key, value in collate(self, examples, positions, number).items()}
 
-    ways = {"this thread": (collate, lambda self, built: built),
-            "background thread": (collate, lambda self, built: prefetch(built)),
-            "this thread, pinned": (pinned, lambda self, built: built),
-            "background thread, pinned": (pinned, lambda self, built: prefetch(built))}
+    def read_after_the_queue(self):
+        if self.pending_loss is not None:
+            torch.cuda.current_stream(self.device).synchronize()  # what tolist() of the device tensor waited for
+        read(self)
+
+    ways = {"this thread": (collate, lambda self, built: built, read),
+            "background thread": (collate, lambda self, built: prefetch(built), read),
+            "this thread, pinned": (pinned, lambda self, built: built, read),
+            "background thread, pinned": (pinned, lambda self, built: prefetch(built), read),
+            "this thread, blocking loss read": (collate, lambda self, built: built, read_after_the_queue)}
     if trainer.device.type != "cuda":
-        ways = dict(list(ways.items())[:2])  # pinning is for copies to a GPU
+        ways = dict(list(ways.items())[:2])  # pinning and the loss read's event are for a GPU
     times: dict[str, list[float]] = {name: [] for name in ["bare", *ways]}
     try:
         for _ in range(repeats):
             times["bare"].append(time_bare(trainer, batches))
-            for name, (build, hand_over) in ways.items():
-                loop.Trainer._collate, loop.Trainer._batches_ahead = build, hand_over
+            for name, patches in ways.items():
+                loop.Trainer._collate, loop.Trainer._batches_ahead, loop.Trainer._read_pending_loss = patches
                 times[name].append(time_loop(trainer)[0])
     finally:
-        loop.Trainer._collate, loop.Trainer._batches_ahead = collate, ahead
+        loop.Trainer._collate, loop.Trainer._batches_ahead, loop.Trainer._read_pending_loss = collate, ahead, read
     bare = statistics.median(times.pop("bare"))
     return {name: statistics.median(seconds) / bare for name, seconds in times.items()}
 
