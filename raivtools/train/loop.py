@@ -625,7 +625,7 @@ class Trainer:
             return {}
         # captions without hard negatives give no AARO acc: retrieval R@1 picks the best epoch instead
         retrieval = (self.model.input_kind == "video-text" and self.model.supports_retrieval
-                     and not any("negative" in record for _, _, record in self.data.val_records))
+                     and not any(record.get("negative") is not None for _, _, record in self.data.val_records))
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             records = score_records(self.model, [(f, n, dict(r)) for f, n, r in self.data.val_records],
                                     self.features, self.tokenizer, self.config.batch_size, self.device,
