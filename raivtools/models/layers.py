@@ -59,7 +59,9 @@ def _simple_tokenizer():
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_spec.name] = module
         module_spec.loader.exec_module(module)
-        return module.SimpleTokenizer()
+        # the module builds a default tokenizer when it loads; a second one would read the BPE merges again
+        default = getattr(module, "_tokenizer", None)
+        return default if isinstance(default, module.SimpleTokenizer) else module.SimpleTokenizer()
     except Exception:  # an open_clip whose tokenizer is laid out differently: the ordinary way
         from open_clip.tokenizer import SimpleTokenizer
 
