@@ -24,14 +24,16 @@ def start_host_copy(tensor: Any) -> Any:
 
 
 def record_event(device: Any) -> Any:
-    """A CUDA event recorded now on the current stream (None off CUDA): it passes once the work queued so far
-    on that stream is done, whatever is queued after it."""
-    if getattr(device, "type", device) != "cuda":
-        return None
+    """A CUDA event recorded now on ``device``'s current stream (None off CUDA): it passes once the work queued
+    so far on that stream is done, whatever is queued after it. The stream is ``device``'s, not the current
+    device's: a copy from ``cuda:1`` runs on ``cuda:1``'s stream whichever device is current."""
     import torch
 
+    device = torch.device(device)
+    if device.type != "cuda":
+        return None
     event = torch.cuda.Event()
-    event.record()
+    event.record(torch.cuda.current_stream(device))
     return event
 
 

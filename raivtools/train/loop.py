@@ -277,6 +277,8 @@ class Trainer:
         self.config = config
         self.dist = Distributed.from_env()
         self.device = resolve_device(config.device, self.dist)
+        if self.device.type == "cuda":  # streams, events, barrier() and NCCL then use this rank's GPU, not GPU 0
+            torch.cuda.set_device(self.device)
         self.run_dir = Path(config.out)
         self.features = FeatureSource(config.features)
         seed_everything(config.seed)

@@ -44,3 +44,14 @@ def test_cuda_wait_does_not_wait_for_work_queued_after_the_copy():
     torch.cuda.synchronize()
     assert copied.tolist() == [0, 1, 2, 3, 4]
     assert busy and waited < 0.2
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+def test_cuda_wait_covers_a_copy_from_a_device_that_is_not_the_current_one():
+    # a torchrun rank copies from its own GPU while another may be current: the event must be on the copy's
+    with torch.cuda.device(1):
+        torch.cuda._sleep(1_000_000_000)  # the values below are made, and copied, only after this
+        values = torch.arange(1, 4, device="cuda:1", dtype=torch.float32)
+    with torch.cuda.device(0):
+        (copied,) = HostResult.start(values.device, values).wait()
+    assert copied.tolist() == [1.0, 2.0, 3.0]
