@@ -160,16 +160,20 @@ class Distributed:
 
 
 def resolve_device(name: str, dist_info: Distributed):
-    """``auto`` -> this rank's GPU when there is one, else the CPU."""
+    """``auto`` -> this rank's GPU when there is one, else the CPU. A GPU becomes the current device, so streams,
+    events, ``barrier()`` and NCCL's object collectives use this rank's GPU, not GPU 0 on every rank."""
     import torch
 
     if name == "auto":
-        return torch.device(f"cuda:{dist_info.local_rank}" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"--device {name}: no CUDA device here; use --device cpu")
-    if device.type == "cuda" and device.index is None:
-        device = torch.device(f"cuda:{dist_info.local_rank}")
+        device = torch.device(f"cuda:{dist_info.local_rank}" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(name)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise InputError(f"--device {name}: no CUDA device here; use --device cpu")
+        if device.type == "cuda" and device.index is None:
+            device = torch.device(f"cuda:{dist_info.local_rank}")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
     return device
 
 
@@ -277,8 +281,6 @@ class Trainer:
         self.config = config
         self.dist = Distributed.from_env()
         self.device = resolve_device(config.device, self.dist)
-        if self.device.type == "cuda":  # streams, events, barrier() and NCCL then use this rank's GPU, not GPU 0
-            torch.cuda.set_device(self.device)
         self.run_dir = Path(config.out)
         self.features = FeatureSource(config.features)
         seed_everything(config.seed)
