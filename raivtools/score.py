@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from raivtools.io.host_copy import HostResult
 from raivtools.train.data import (
     Collator,
     Example,
@@ -48,6 +49,9 @@ def predict(model, examples: Sequence[Example], collate: Collator, batch_size: i
             precision: str = "fp32") -> dict[str, np.ndarray]:
     """Scores every example (batched, sorted by text length for little padding).
 
+    A batch's scores are read back once the next batch is queued, waiting for that batch alone (see
+    :mod:`raivtools.io.host_copy`), so on a GPU the host builds the next batch while the device scores.
+
     Returns:
         ``{"score": [N], "neg_score": [N]}`` aligned with ``examples``; ``neg_score`` is NaN where an example
         has no negative; ``"selected_frames"`` (a list, None where absent) when the model reports them.
@@ -58,18 +62,30 @@ def predict(model, examples: Sequence[Example], collate: Collator, batch_size: i
     scores = np.full(len(examples), np.nan, np.float64)
     neg_scores = np.full(len(examples), np.nan, np.float64)
     lengths = [len(collate.tokenizer.encode(e.text)) for e in examples]
+
+    def keep(positions: list[int], chosen: list[Example], result: HostResult) -> None:
+        score, neg_score, frames_of = result.wait()
+        scores[positions] = score.numpy()
+        if neg_score is not None:
+            has = np.array([e.negative is not None for e in chosen])
+            neg_scores[np.asarray(positions)[has]] = neg_score.numpy()[has]
+        if frames_of is not None:
+            for position, frames in zip(positions, frames_of.tolist()):
+                selected[position] = frames
+
     model.eval()
+    pending = None
     with torch.no_grad(), autocast_context(device, precision):
         for positions in bucketed_batches(lengths, batch_size, None):
             chosen = [examples[p] for p in positions]
             out = model.score(move_batch(collate(chosen), device))
-            scores[positions] = out["score"].float().cpu().numpy()
-            if "neg_score" in out:
-                has = np.array([e.negative is not None for e in chosen])
-                neg_scores[np.asarray(positions)[has]] = out["neg_score"].float().cpu().numpy()[has]
-            if "selected_frames" in out:
-                for position, frames in zip(positions, out["selected_frames"].cpu().tolist()):
-                    selected[position] = frames
+            queued = (positions, chosen, HostResult.start(device, out["score"], out.get("neg_score"),
+                                                          out.get("selected_frames")))
+            if pending is not None:  # the previous batch's scores, read once this batch is queued
+                keep(*pending)
+            pending = queued
+        if pending is not None:
+            keep(*pending)
     predictions = {"score": scores, "neg_score": neg_scores}
     if any(frames is not None for frames in selected):
         predictions["selected_frames"] = selected

@@ -13,13 +13,15 @@ from typing import Any
 
 
 def start_host_copy(tensor: Any) -> Any:
-    """``tensor`` as float32 on the host: on a CUDA device a page-locked copy not yet done (read it once an event
-    recorded after this call has passed, see :class:`HostResult`); elsewhere the tensor itself, as float32."""
-    if tensor.device.type != "cuda":
-        return tensor.float()
+    """``tensor`` on the host, floating point as float32 (other dtypes kept): on a CUDA device a page-locked copy
+    not yet done (read it once an event recorded after this call has passed, see :class:`HostResult`); elsewhere
+    the tensor itself."""
     import torch
 
-    host = torch.empty(tensor.shape, dtype=torch.float32, pin_memory=True)
+    dtype = torch.float32 if tensor.is_floating_point() else tensor.dtype
+    if tensor.device.type != "cuda":
+        return tensor.to(dtype)
+    host = torch.empty(tensor.shape, dtype=dtype, pin_memory=True)
     return host.copy_(tensor, non_blocking=True)
 
 
@@ -41,7 +43,7 @@ def record_event(device: Any) -> Any:
 class HostResult:
     """Host copies started by :func:`start_host_copy`, readable once ``done`` has passed."""
 
-    tensors: tuple[Any, ...]  # float32 host tensors (None entries allowed), filled once ``done`` has passed
+    tensors: tuple[Any, ...]  # host tensors (None entries allowed), filled once ``done`` has passed
     done: Any  # CUDA event recorded after the copies (None off CUDA: the copies are already done)
 
     @classmethod

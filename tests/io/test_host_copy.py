@@ -10,11 +10,13 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 def test_cpu_results_are_float32_and_ready():
     values = torch.tensor([1.5, 2.5], dtype=torch.bfloat16)
-    result = HostResult.start(torch.device("cpu"), values, None)
+    frames = torch.tensor([[0, 7]])
+    result = HostResult.start(torch.device("cpu"), values, None, frames)
     assert result.done is None
-    copied, missing = result.wait()
+    copied, missing, same_frames = result.wait()
     assert copied.dtype == torch.float32 and copied.tolist() == [1.5, 2.5]
     assert missing is None
+    assert same_frames.dtype == torch.int64 and same_frames.tolist() == [[0, 7]]  # only floats become float32
 
 
 def test_cpu_needs_no_event():
@@ -27,9 +29,11 @@ def test_cpu_needs_no_event():
 @needs_cuda
 def test_cuda_copy_matches_the_device_tensor():
     values = torch.randn(4, 3, device="cuda", dtype=torch.float16)
-    (copied,) = HostResult.start(values.device, values).wait()
-    assert copied.is_pinned()
+    indices = torch.arange(6, device="cuda").view(2, 3)
+    copied, same_indices = HostResult.start(values.device, values, indices).wait()
+    assert copied.is_pinned() and copied.dtype == torch.float32
     assert torch.equal(copied, values.float().cpu())
+    assert same_indices.dtype == torch.int64 and same_indices.tolist() == [[0, 1, 2], [3, 4, 5]]
 
 
 @needs_cuda
