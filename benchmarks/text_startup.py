@@ -38,7 +38,11 @@ def main() -> None:
     sys.path.insert(0, str(REPO))
     from raivtools.text.nlp import DEFAULT_PIPELINES, load_spacy
 
-    pipeline = args.pipeline or load_spacy().meta["lang"] + "_" + load_spacy().meta["name"]
+    if args.pipeline:
+        pipeline = args.pipeline
+    else:
+        meta = load_spacy().meta
+        pipeline = f"{meta['lang']}_{meta['name']}"
     if pipeline not in DEFAULT_PIPELINES:
         print(f"note: {pipeline} is not one of raiv's defaults {DEFAULT_PIPELINES}; raiv imports torch for it")
     seconds(PLAIN.format(pipeline=pipeline))  # warm the file cache
