@@ -402,10 +402,12 @@ class VideoDistill(VisionLanguageModel):
         parts: dict[str, torch.Tensor] = {}
         if "vtm" in self.config.losses:
             parts["vtm"] = F.cross_entropy(logits, matched.long())
-        if "cl" in self.config.losses and original.any():
+        if "cl" in self.config.losses:
             parts["cl"] = self.contrastive_loss(result.cls, query.sentence, batch, partner, original)
-        if "vg-mlm" in self.config.losses and original.any():
-            mlm = self.vg_mlm_loss(ids[original], mask[original], result.cls[original])
+        if "vg-mlm" in self.config.losses:
+            # one wait for the device: how many examples kept their caption sets the shapes below
+            kept = torch.nonzero(original).squeeze(1)
+            mlm = self.vg_mlm_loss(ids[kept], mask[kept], result.cls[kept])
             if mlm is not None:
                 parts["vg-mlm"] = mlm
         total = sum(parts.values())
@@ -413,37 +415,40 @@ class VideoDistill(VisionLanguageModel):
 
     def contrastive_loss(self, video: torch.Tensor, sentence: torch.Tensor, batch: dict[str, torch.Tensor],
                          partner: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """Eq. 8 on the matched pairs: each v_cls* against every caption of the batch (cosine / tau).
+        """Eq. 8 on the matched pairs (``rows`` [B] bool): each v_cls* against every caption of the batch
+        (cosine / tau), averaged over those rows; 0 when there are none.
 
         ``sentence[j]`` is the t_cls of caption ``partner[j]`` (the batch after the VTM exchange), so an unswapped
         row i finds its own caption in column i. Captions of the same video or with the same words as row i's
-        are not counted as its negatives.
+        are not counted as its negatives. Every row is computed and the swapped ones weigh 0, so the step never
+        waits for the device to learn how many rows there are.
         """
-        v = F.normalize(self.vision_proj(video[rows]).float(), dim=-1)
+        v = F.normalize(self.vision_proj(video).float(), dim=-1)
         t = F.normalize(self.text_proj(sentence).float(), dim=-1)
-        similarity = v @ t.t() / self.config.temperature  # [R, B]
-        own = torch.nonzero(rows).squeeze(1)
+        similarity = v @ t.t() / self.config.temperature  # [B, B]
         ids, mask, keys = batch["text_ids"], batch["text_mask"], batch["video_key"]
-        positive = keys[rows][:, None] == keys[partner][None, :]
-        positive |= equal_rows(ids[rows], mask[rows], ids[partner], mask[partner])
-        positive[torch.arange(own.shape[0], device=own.device), own] = False
-        return F.cross_entropy(similarity.masked_fill(positive, float("-inf")), own)
+        positive = keys[:, None] == keys[partner][None, :]
+        positive |= equal_rows(ids, mask, ids[partner], mask[partner])
+        positive.fill_diagonal_(False)  # column i stays finite, so every row's loss is finite
+        own = torch.arange(rows.shape[0], device=rows.device)
+        per_row = F.cross_entropy(similarity.masked_fill(positive, float("-inf")), own, reduction="none")
+        return torch.where(rows, per_row, 0.0).sum() / rows.sum().clamp(min=1)
 
     def vg_mlm_loss(self, ids: torch.Tensor, mask: torch.Tensor, video: torch.Tensor) -> torch.Tensor | None:
         """Eq. 9: mask words (BERT's 15%, 80/10/10), encode the masked sentence without gradient, and predict each
         word from [SG(w^M_i), v_cls*] with a two-layer MLP. None when no word was masked."""
         masked = mask_words(ids, mask, self.config.mlm_probability, vocab_words=self.config.vocab_size - 2)
-        if not masked.targets.any():
+        rows, columns = torch.nonzero(masked.targets, as_tuple=True)  # one wait: the masked words set the shapes
+        if rows.shape[0] == 0:
             return None
         with torch.no_grad():
             x = self.text_encoder.embed(masked.ids)
             x = torch.where(masked.replace[..., None], self.mask_embedding.to(x.dtype)
                             + self.text_encoder.positional_embedding[: ids.shape[1]].to(x.dtype), x)
             words = self.text_encoder.ln_final(self.text_encoder.run(x, mask))
-        rows = torch.nonzero(masked.targets)[:, 0]
-        features = torch.cat([words[masked.targets].detach(), video[rows].to(words.dtype)], dim=-1)
+        features = torch.cat([words[rows, columns], video[rows].to(words.dtype)], dim=-1)
         logits = self.mlm_head(features).float()
-        return F.cross_entropy(logits, ids[masked.targets])
+        return F.cross_entropy(logits, ids[rows, columns])
 
     # ------------------------------------------------------------------------------------------- scoring
 
@@ -489,13 +494,20 @@ class VideoDistill(VisionLanguageModel):
 
 def exchange_partners(count: int, probability: float, device) -> torch.Tensor:
     """VTM's caption exchange: each example joins with ``probability``; joiners are paired at random and swap
-    captions (an odd one out keeps its own). Returns [B]: whose caption each example gets."""
-    partner = torch.arange(count, device=device)
-    joined = torch.nonzero(torch.rand(count, device=device) < probability).squeeze(1)
-    joined = joined[torch.randperm(joined.shape[0], device=device)]
-    pairs = joined[: joined.shape[0] // 2 * 2].view(-1, 2)
-    partner[pairs[:, 0]] = pairs[:, 1]
-    partner[pairs[:, 1]] = pairs[:, 0]
+    captions (an odd one out keeps its own). Returns [B]: whose caption each example gets.
+
+    All on the device, with no wait for it: one uniform draw per example decides who joins (draw below
+    ``probability``) and, sorted, puts the joiners first in a random order; neighbours 0-1, 2-3, ... of that order
+    swap.
+    """
+    draw = torch.rand(count, device=device)
+    joiners = (draw < probability).sum()
+    order = torch.argsort(draw)
+    slot = torch.arange(count, device=device)
+    mate = slot ^ 1
+    swaps = (slot | 1) < joiners  # both this slot and its mate hold joiners
+    partner = torch.empty_like(order)
+    partner[order] = torch.where(swaps, order[mate.clamp(max=count - 1)], order)
     return partner
 
 

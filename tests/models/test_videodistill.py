@@ -142,6 +142,49 @@ def test_vtm_exchange_pairs_examples():
     assert torch.equal(partner[partner], torch.arange(101))  # an exchange is mutual
     swapped = (partner != torch.arange(101)).float().mean()
     assert 0.3 < swapped < 0.7
+    assert torch.equal(exchange_partners(7, 0.0, "cpu"), torch.arange(7))
+    everyone = exchange_partners(8, 1.0, "cpu")
+    assert (everyone != torch.arange(8)).all() and torch.equal(everyone[everyone], torch.arange(8))
+    odd = exchange_partners(7, 1.0, "cpu")
+    assert (odd == torch.arange(7)).sum() == 1 and torch.equal(odd[odd], torch.arange(7))
+    assert torch.equal(exchange_partners(1, 1.0, "cpu"), torch.arange(1))
+
+
+def test_contrastive_loss_counts_only_unswapped_rows(store, world):
+    model = tiny(losses="vtm,cl")
+    batch = world_batches(model, store, world, batch_size=8)[0]
+    video, sentence = torch.randn(8, 32, requires_grad=True), torch.randn(8, 32)
+    partner = torch.tensor([1, 0, 2, 3, 5, 4, 6, 7])
+    original = partner == torch.arange(8)
+    loss = model.contrastive_loss(video, sentence, batch, partner, original)
+    # by hand, on the unswapped rows only: row i's own caption sits in column i
+    v = F.normalize(model.vision_proj(video).float(), dim=-1)
+    t = F.normalize(model.text_proj(sentence).float(), dim=-1)
+    keys, ids = batch["video_key"], batch["text_ids"]
+    expected = []
+    for i in torch.nonzero(original).squeeze(1).tolist():
+        logits = [(v[i] @ t[j] / 0.07) for j in range(8)
+                  if j == i or (keys[i] != keys[partner[j]] and not torch.equal(ids[i], ids[partner[j]]))]
+        target = [j for j in range(8) if j == i or (keys[i] != keys[partner[j]]
+                                                   and not torch.equal(ids[i], ids[partner[j]]))].index(i)
+        expected.append(F.cross_entropy(torch.stack(logits)[None], torch.tensor([target])))
+    torch.testing.assert_close(loss, torch.stack(expected).mean())
+    loss.backward()
+    assert video.grad[~original].abs().sum() == 0 and video.grad[original].abs().sum() > 0
+    nobody = model.contrastive_loss(video, sentence, batch, torch.arange(8).flip(0), torch.zeros(8, dtype=torch.bool))
+    assert nobody.item() == 0.0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_forward_does_not_wait_for_the_device_without_vg_mlm(store, world):
+    model = tiny(losses="vtm,cl").cuda()
+    batch = {name: value.cuda() for name, value in world_batches(model, store, world, batch_size=8)[0].items()}
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        model(batch)["loss"].backward()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
 
 
 def test_loss_falls_on_a_learnable_task(store, world):
