@@ -20,6 +20,16 @@ _DETERMINERS = frozenset(
     "eight nine ten another each every no several many few both".split()
 )
 
+PRONOUNS = frozenset(
+    "i you he she it we they me him her us them myself yourself himself herself itself ourselves themselves "
+    "this that".split()
+)
+#: nouns that count or collect what follows "of" ("a group of men" shows men, "a slice of bread" bread)
+QUANTITY_NOUNS = frozenset(
+    "group groups pair pairs couple bunch bunches crowd herd flock pack number lot lots handful piece pieces "
+    "slice slices set kind sort type".split()
+)
+
 _IRREGULAR_VERBS: dict[str, tuple[str, str]] = {
     # lemma: (past tense, past participle)
     "be": ("was", "been"), "have": ("had", "had"), "do": ("did", "done"), "go": ("went", "gone"),

@@ -35,9 +35,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from raivtools.io.errors import InputError
-from raivtools.io.records import read_json_file
+from raivtools.io.records import read_json_file, source_name
 from raivtools.schema import srl_frame
-from raivtools.text.english import singular, third_person
+from raivtools.text.english import PRONOUNS, QUANTITY_NOUNS, singular, third_person
 from raivtools.text.srl import phrase_head
 
 VIDSITU_EVENTS = ("Ev1", "Ev2", "Ev3", "Ev4", "Ev5")
@@ -105,8 +105,13 @@ def vidsitu_role(key: str) -> tuple[str, str | None]:
 
 
 def object_of(phrase: str) -> str:
-    """The object a role phrase names: its head word, singular ("two men in suits" -> "man")."""
-    return singular(phrase_head(phrase))
+    """The object a role phrase names: its head word, singular ("two men in suits" -> "man"); for a quantity the
+    thing counted ("group of men" -> "man"); "" for a pronoun, which names no object."""
+    head = phrase_head(phrase)
+    counted = re.split(r"\bof\b", phrase, maxsplit=1)
+    if head in QUANTITY_NOUNS and len(counted) == 2 and counted[1].strip():
+        return object_of(counted[1])
+    return "" if head in PRONOUNS else singular(head)
 
 
 def _vidsitu_frame(event: dict[str, Any], where: str, annotation: int) -> dict[str, Any]:
@@ -174,6 +179,7 @@ def read_vidsitu(path: str, video_root: str | None = None, split: str | None = N
         InputError: the file is not a VidSitu annotation list, or an element or event is malformed.
     """
     data = read_json_file(path)
+    path = source_name(path)
     if not isinstance(data, list):
         raise InputError(f"{path}: expected a JSON list of segment annotations (vsann_*_lb.json), got {type(data).__name__}")
     split = split_from_filename(path) if split == "auto" else split
@@ -263,11 +269,13 @@ def imsitu_lemma(verb: str, abstract: str = "") -> str:
     if not verb.endswith("ing") or len(verb) <= 4:
         return verb
     stem = verb[:-3]
-    candidates = [stem, stem + "e"]
+    # first the likelier of two candidates whose third-person forms are the same word: chase/chas (chases),
+    # tie/ty (ties); stems in one s or z kept their e (erase, squeeze), push/pushe do not (pushes)
+    candidates = [stem + "e", stem] if stem[-1] in "sz" and stem[-2] != stem[-1] else [stem, stem + "e"]
     if len(stem) > 2 and stem[-1] == stem[-2]:
         candidates.insert(0, stem[:-1])
     if stem.endswith("y"):
-        candidates.append(stem[:-1] + "ie")
+        candidates.insert(0 if len(stem) == 2 else len(candidates), stem[:-1] + "ie")
     words = set(re.findall(r"[a-z]+", abstract.lower()))
     for candidate in candidates:
         if third_person(candidate) in words:
@@ -343,6 +351,7 @@ def read_imsitu(path: str, space_path: str, image_root: str | None = None,
         raise InputError("--from imsitu needs --space imsitu_space.json (the verb and noun definitions)")
     space = read_imsitu_space(space_path)
     data = read_json_file(path)
+    path = source_name(path)
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected an object of image name -> annotation, got {type(data).__name__}")
     split = split_from_filename(path) if split == "auto" else split

@@ -11,6 +11,7 @@ from raivtools.io.errors import InputError
 from raivtools.text.importers import (
     imsitu_lemma,
     majority_value,
+    object_of,
     parse_segment_name,
     read_imsitu,
     read_vidsitu,
@@ -138,6 +139,20 @@ def test_imsitu_helpers():
     assert imsitu_lemma("cutting", "an AGENT cuts an ITEM") == "cut"
     assert [imsitu_lemma(v) for v in ["riding", "dancing", "dying", "falling", "hoeing"]] == [
         "ride", "dance", "die", "fall", "hoe"]
+    # candidates whose third-person forms coincide: ties (tie, not ty), chases (chase, not chas), pushes (push)
+    abstracts = {"tying": ("an AGENT ties the ITEM", "tie"), "chasing": ("an AGENT chases a CHASEE", "chase"),
+                 "squeezing": ("an AGENT squeezes an ITEM", "squeeze"), "pushing": ("an AGENT pushes an ITEM", "push"),
+                 "kissing": ("an AGENT kisses a KISSED", "kiss"), "buzzing": ("an AGENT buzzes", "buzz"),
+                 "lying": ("an AGENT lies on a PLACE", "lie"), "staring": ("an AGENT stares at an ITEM", "stare"),
+                 "paying": ("an AGENT pays a SELLER", "pay")}
+    assert {verb: imsitu_lemma(verb, abstract) for verb, (abstract, _) in abstracts.items()} == {
+        verb: lemma for verb, (_, lemma) in abstracts.items()}
+
+
+def test_vidsitu_objects_skip_pronouns_and_quantities():
+    assert [object_of(p) for p in ["he", "herself", "them", "group of men", "a pair of red shoes",
+                                   "slice of bread", "man in wetsuit", "piece", "coffee mug"]] == [
+        "", "", "", "man", "shoe", "bread", "man", "piece", "mug"]
 
 
 @pytest.mark.parametrize(
