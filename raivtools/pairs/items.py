@@ -13,7 +13,8 @@ Truth is decided conservatively, because the annotations only say what *is* ther
   captions, imSitu and VidSitu train; three or more for VidSitu valid);
 - a fact is *absent* only when no record of the item's visual group (the same video segment, video or image)
   mentions it in any annotation; a verb with an unknown entity or place never makes an action+entity or
-  action+location fact absent;
+  action+location fact absent; an object is not absent where an object with its head noun is mentioned ("coffee
+  mug" and "mug" from sources that name objects differently, "tennis ball" and "golf ball");
 - anything in between is *unknown* and is never used for a True or a False statement.
 
 Strings are interned to ints and items are stored as parallel lists, so a million records fit in memory.
@@ -28,14 +29,13 @@ from functools import lru_cache
 from typing import Any
 
 from raivtools.io.errors import InputError
-from raivtools.text.english import is_mass_noun, is_plural, singular, with_article
+from raivtools.text.english import PRONOUNS, is_mass_noun, is_plural, singular, with_article
 from raivtools.text.srl import DETERMINERS, phrase_head
 
 FAMILIES = ("object", "action", "action_entity", "action_location")
 IMAGE, VIDEO = 0, 1
 KIND_NAMES = ("image", "video")
 ARTICLES = ("a", "an", "the")
-PRONOUNS = frozenset("i you he she it we they me him her us them himself herself itself themselves this that".split())
 # imSitu and similar role names that are not the entity acted on
 NON_ENTITY_ROLES = frozenset({"tool", "place", "agent", "coagent", "source", "destination", "instrument"})
 DEFAULT_STOP_OBJECTS = ("person", "people", "sky", "someone", "something", "thing", "object", "scene", "image",
@@ -222,7 +222,9 @@ def _add_item(table: ItemTable, record: dict[str, Any], kind: int, group: int, s
     objects = [o.strip().lower() for o in record["objects"] if o.strip() and o.strip().lower() not in stop]
     present_objects = tuple(dict.fromkeys(facts["object"].add(o) for o in objects))
     for obj in record.get("objects_mentioned") or record["objects"]:
-        mentions["object"].add(facts["object"].add(obj.strip().lower()))
+        name = obj.strip().lower()
+        mentions["object"].add(facts["object"].add(name))
+        mentions["object"].add(_head_mention(words.add(head_of(name))))
     annotations = max(1, len({frame.get("annotation", 0) for frame in srl}))
     counts: dict[str, Counter] = {f: Counter() for f in FAMILIES[1:]}
     for frame in srl:
@@ -271,6 +273,11 @@ def _pack(verb_id: int, head_id: int) -> int:
     return verb_id * (1 << 32) + head_id + 1
 
 
+def _head_mention(head_id: int) -> int:
+    """An object mention by head noun, kept in the same set as the object fact ids (which are >= 0)."""
+    return -1 - head_id
+
+
 def is_absent(table: ItemTable, item: int, family: str, fact_id: int) -> bool:
     """Whether nothing in the item's visual group mentions the fact (see module docstring)."""
     mentioned = table.mentioned[family][table.groups[item]]
@@ -278,7 +285,8 @@ def is_absent(table: ItemTable, item: int, family: str, fact_id: int) -> bool:
     if family == "object" or family == "action":
         if family == "action":
             return table.words.ids.get(fact, -2) not in mentioned
-        return fact_id not in mentioned
+        head_id = table.words.ids.get(head_of(fact))
+        return fact_id not in mentioned and (head_id is None or _head_mention(head_id) not in mentioned)
     verb_id = table.words.ids[fact[0]]
     head_id = fact[3] if family == "action_entity" else fact[2]
     # the same verb with the same head, or with an unknown one, leaves the fact possibly true

@@ -194,3 +194,18 @@ def test_pair_record_fields(vid_pairs):
     assert list(record)[:8] == ["id", "kind", "left", "right", "statement", "label", "template", "split"]
     assert set(record["left"]) == {"id", "video", "start", "end"}
     assert len({r["id"] for r in vid_pairs}) == len(vid_pairs)
+
+
+def test_an_object_named_by_its_head_elsewhere_is_not_absent():
+    # imSitu glosses keep compounds ("coffee mug"), VidSitu phrases give heads ("mug"): neither side may say the
+    # other's object is missing, and an unrelated object still is
+    from raivtools.pairs import is_absent
+
+    records = [
+        {"id": "img", "image": "a.jpg", "srl": [], "objects": ["coffee mug", "table"]},
+        {"id": "vid", "video": "b.mp4", "srl": [], "objects": ["mug", "chair"]},
+    ]
+    table = table_from_records(records, TableConfig(kinds=(0, 1)))
+    fact = table.facts["object"].ids
+    assert not is_absent(table, 0, "object", fact["mug"]) and not is_absent(table, 1, "object", fact["coffee mug"])
+    assert is_absent(table, 0, "object", fact["chair"]) and is_absent(table, 1, "object", fact["table"])
