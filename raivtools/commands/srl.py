@@ -81,12 +81,12 @@ def _prepend(first, rest):
 
 def _native_records(source, inputs, video_root, image_root, space_path, split):
     from raivtools.io.errors import InputError
+    from raivtools.io.records import STDIN_NAMES
     from raivtools.text.importers import read_imsitu, read_vidsitu
 
-    paths = [path for path in inputs if path not in ("-", "")]
-    if not paths:
-        raise InputError(f"--from {source} reads annotation files: name them as arguments")
-    for path in paths:
+    if sum(path in STDIN_NAMES for path in inputs) > 1:
+        raise InputError(f"--from {source}: standard input (-) can be read once")
+    for path in inputs or ["-"]:
         if source == "vidsitu":
             yield from read_vidsitu(path, video_root=video_root, split=split)
         else:

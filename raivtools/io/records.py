@@ -20,10 +20,15 @@ STDIN_NAMES = ("-", "")
 _BOM = b"\xef\xbb\xbf"
 
 
+def source_name(path: str) -> str:
+    """How messages name an input: its path, or ``<stdin>``."""
+    return "<stdin>" if path in STDIN_NAMES else path
+
+
 def _open_source(path: str) -> tuple[str, IO[bytes], bool]:
     """Returns (display name, binary stream, whether we own it)."""
     if path in STDIN_NAMES:
-        return "<stdin>", sys.stdin.buffer, False
+        return source_name(path), sys.stdin.buffer, False
     try:
         return path, open(path, "rb"), True
     except OSError as exc:
@@ -84,16 +89,21 @@ def require_fields(record: dict[str, Any], fields: Iterable[str], where: str) ->
 
 
 def read_json_file(path: str | Path) -> Any:
-    """Reads a whole (non-JSONL) JSON file such as a native annotation file, with a clear error."""
+    """Reads a whole (non-JSONL) JSON file such as a native annotation file (``-``: standard input), with a
+    clear error."""
+    name, stream, owned = _open_source(str(path))
     try:
-        data = Path(path).read_bytes()
+        data = stream.read()
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+    finally:
+        if owned:
+            stream.close()
     try:
         return orjson.loads(data.removeprefix(_BOM))
     except orjson.JSONDecodeError as exc:
         line = data[: exc.pos].count(b"\n") + 1 if exc.pos is not None else "?"
-        raise InputError(f"{path}:{line}: malformed JSON: {exc}") from None
+        raise InputError(f"{name}:{line}: malformed JSON: {exc}") from None
 
 
 def dumps(record: dict[str, Any]) -> bytes:

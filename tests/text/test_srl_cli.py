@@ -57,6 +57,26 @@ def test_from_vidsitu_and_imsitu(raiv, tmp_path):
     assert r.stdout == b""
 
 
+def test_native_files_from_stdin(raiv):
+    native = (EXAMPLES / "vsann_train_lb.json").read_bytes()
+    from_file = raiv("srl", "--from", "vidsitu", str(EXAMPLES / "vsann_train_lb.json"))
+    for args in ([], ["-"]):
+        r = raiv("srl", "--from", "vidsitu", *args, input=native)
+        assert r.returncode == 0 and r.stdout == from_file.stdout, r.stderr
+    both = raiv("srl", "--from", "vidsitu", str(EXAMPLES / "vsann_valid_lb.json"), "-", input=native)
+    assert both.returncode == 0 and len(both.records()) == 10 + len(raiv(
+        "srl", "--from", "vidsitu", str(EXAMPLES / "vsann_valid_lb.json")).records())
+    r = raiv("srl", "--from", "imsitu", "-", "--space", str(EXAMPLES / "imsitu_space.json"),
+             input=(EXAMPLES / "train.json").read_bytes())
+    assert r.returncode == 0 and len(r.records()) == 5
+    r = raiv("srl", "--from", "vidsitu", "--split", "auto", input=native)
+    assert r.returncode == 2 and "<stdin>" in r.stderr and "--split" in r.stderr
+    r = raiv("srl", "--from", "vidsitu", input=b'[{"Ev1": ')
+    assert r.returncode == 2 and "<stdin>:1: malformed JSON" in r.stderr
+    r = raiv("srl", "--from", "vidsitu", "-", "-", input=native)
+    assert r.returncode == 2 and "once" in r.stderr
+
+
 def test_help_has_example(raiv):
     r = raiv("srl", "--help")
     assert r.returncode == 0 and "Example:" in r.text and "raiv srl --from vidsitu" in r.text
