@@ -91,10 +91,13 @@ def _chunks(inputs, field: str | None, size: int) -> Iterator[list[tuple[dict, o
     from raivtools.io.records import iter_located, require_fields
 
     chunk = []
-    for path, line, record in iter_located(inputs):
+    for number, (path, line, record) in enumerate(iter_located(inputs)):
         require_fields(record, [field or "caption|statement"], f"{path}:{line}")
         name = field or ("caption" if "caption" in record else "statement")
-        chunk.append((record, record[name], record.get("id", f"{path}:{line}")))
+        # without an id, the record's place in the stream and its text: the same records give the same negatives
+        # whether they come from a file, another file name or a pipe
+        key = record["id"] if "id" in record else f"#{number}:{record[name]}"
+        chunk.append((record, record[name], key))
         if len(chunk) == size:
             yield chunk
             chunk = []

@@ -59,6 +59,14 @@ def test_same_seed_same_bytes_other_seed_other_negatives(run, tmp_path):
     assert first.stdout_bytes == second.stdout_bytes and first.stdout_bytes != other.stdout_bytes
 
 
+def test_records_without_id_get_the_same_negatives_from_any_file_name_or_stdin(run, tmp_path):
+    records = [{k: v for k, v in r.items() if k != "id"} for r in RECORDS] * 3
+    outputs = [run(write_jsonl(tmp_path / name, records), "--generator", "rule", "--rounds", "2")[0].stdout_bytes
+               for name in ("a.jsonl", "other name.jsonl")]
+    outputs.append(run("--generator", "rule", "--rounds", "2", input=(tmp_path / "a.jsonl").read_bytes())[0].stdout_bytes)
+    assert outputs[0] and outputs[0] == outputs[1] == outputs[2]
+
+
 def test_mixed_with_a_local_mlm_is_deterministic(run, tmp_path, tiny_mlm_dir):
     path = write_jsonl(tmp_path / "in.jsonl", RECORDS)
     args = (path, "--mlm", tiny_mlm_dir, "--top-k", "56", "--rounds", "3", "--seed", "3", "--device", "cpu")
