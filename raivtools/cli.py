@@ -52,7 +52,7 @@ def cli() -> None:
     Example (offline, on the built-in toy benchmark):
       raiv synth --out toy/ --n 200 > toy.jsonl
       raiv srl toy.jsonl | raiv make-pairs --kind vid-vid > pairs.jsonl
-      raiv make-pairs toy.jsonl --kind vid-text | raiv negate --rounds 5 > aaro.jsonl
+      raiv make-pairs toy.jsonl --kind vid-text | raiv negate --rounds 5 --generator rule > aaro.jsonl
     """
 
 

@@ -58,7 +58,7 @@ def main(inputs: tuple[str, ...], kind: str, sampling: str, pairs_per_item: floa
     Example:
       raiv srl --from imsitu train.json --space imsitu_space.json | raiv make-pairs --kind im-im --reasoning
       raiv make-pairs vidsitu.jsonl imsitu.jsonl --kind im-vid --seed 3 > im_vid.jsonl
-      raiv make-pairs vidsitu.jsonl --kind vid-text | raiv negate --rounds 5 > aaro.jsonl
+      raiv make-pairs vidsitu.jsonl --kind vid-text | raiv negate --rounds 5 --generator rule > aaro.jsonl
     """
     import gc
 
