@@ -195,10 +195,12 @@ def build_table(located: Iterable[tuple[str, int, dict[str, Any]]], config: Tabl
 
     table = ItemTable(records=[] if config.keep_records else None)
     pending_mentions: list[dict[str, set]] = []
+    media_of_id: dict[str, tuple[str, str]] = {}
     for where_file, line, record in located:
         where = f"{where_file}:{line}"
         require_fields(record, ["id", "video|image", "srl", "objects"], where)
         srl = _check_srl(record, where)
+        _check_same_media(record, where, media_of_id)
         if record.get("status") == "error":
             table.skipped["status error"] += 1
             continue
@@ -213,6 +215,15 @@ def build_table(located: Iterable[tuple[str, int, dict[str, Any]]], config: Tabl
     for family in FAMILIES:
         table.mentioned[family] = [mentions[family] for mentions in pending_mentions]
     return table
+
+
+def _check_same_media(record: dict[str, Any], where: str, media_of_id: dict[str, tuple[str, str]]) -> None:
+    """An id names one media item in every store: two records may share it only if they show the same media."""
+    media = str(record.get("video") or record.get("image"))
+    first = media_of_id.setdefault(str(record["id"]), (media, where))
+    if first[0] != media:
+        raise InputError(f"{where}: id {record['id']!r} also names {first[0]!r} ({first[1]}), not {media!r}: "
+                         "ids are store keys and must name one media item")
 
 
 def _add_item(table: ItemTable, record: dict[str, Any], kind: int, group: int, srl: list[dict[str, Any]],
