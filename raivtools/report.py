@@ -330,7 +330,9 @@ def _text_matrix(runs: Sequence[ScoredRun], rows: Sequence[Row], by: Sequence[st
         values = ["-" if math.isnan(c.value) else f"{_shown(row.spec, c.value):.{2 if row.spec.unit == '%' else 1}f}"
                   for c in row.cells]
         counts = sorted({c.n for c in row.cells})
-        n = "" if row.kind == "avg" else (str(counts[0]) if len(counts) == 1 else "/".join(str(c.n) for c in row.cells))
+        n = str(counts[0]) if len(counts) == 1 else "/".join(str(c.n) for c in row.cells)
+        if row.kind == "avg":  # runs averaged over different numbers of groups are not comparable: say so
+            n = "" if len(counts) == 1 else f"{n} groups"
         matrix.append([row.spec.label, *map(_one_line, _group_cells(row, max(len(by), 1))), *values, n])
     return matrix
 
@@ -407,17 +409,18 @@ def render(runs: Sequence[ScoredRun], rows: Sequence[Row], by: Sequence[str], fm
     """The rows as ``table`` (aligned text), ``markdown``, ``csv`` or ``json``.
 
     Text and markdown show percentages with two decimals and ranks with one; CSV and JSON carry the same
-    numbers unrounded. Without rows, only JSON prints anything (a document with no rows). ``transpose``
+    numbers unrounded. Without rows, JSON prints a document with no rows and CSV its header line (so scripts
+    that read it still find the columns); the others print nothing. ``transpose``
     (text and markdown only) puts one run per row, as the papers print their tables.
     """
     if transpose and fmt not in ("table", "markdown"):
         raise ValueError("transpose applies to the table and markdown formats")
     if fmt == "json":
         return _render_json(runs, rows, by)
-    if not rows:
-        return ""
     if fmt == "csv":
         return _render_csv(runs, rows, by)
+    if not rows:
+        return ""
     numeric_from = 1 + max(len(by), 1)
     matrix = _text_matrix(runs, rows, by)
     if transpose:

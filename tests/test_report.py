@@ -149,6 +149,8 @@ def test_group_missing_from_one_run_shows_a_dash_and_null(tmp_path):
     assert values(rows, "aaro_acc", "avg") == [100.0, 0.0]  # b's empty object group is left out
     text = report.render(runs, rows, ["neg_type"], "table")
     assert [line.split() for line in text.splitlines() if "object" in line][0][-3:] == ["100.00", "-", "1/0"]
+    avg_line = next(line.split() for line in text.splitlines() if "AARO acc " in line and " avg " in line)
+    assert avg_line[-4:] == ["100.00", "0.00", "2/1", "groups"]
     document = json.loads(report.render(runs, rows, ["neg_type"], "json"))
     object_row = next(r for r in document["rows"] if r["group"] == {"neg_type": "object"})
     assert object_row["values"]["b"] == {"value": None, "n": 0}
@@ -180,10 +182,11 @@ def test_formats_parse_back(tmp_path):
     assert all(line.count(" | ") == 4 for line in markdown[2:])
 
 
-def test_no_rows_render_nothing_but_json(tmp_path):
+def test_no_rows_render_nothing_but_json_and_the_csv_header(tmp_path):
     run = report.read_scored_run(str(write_jsonl(tmp_path / "e.jsonl", [])), "e", [])
     assert report.build_rows([run], []) == []
-    assert report.render([run], [], [], "table") == report.render([run], [], [], "csv") == ""
+    assert report.render([run], [], [], "table") == report.render([run], [], [], "markdown") == ""
+    assert report.render([run], [], [], "csv").splitlines() == ["metric,group,e,n:e"]
     assert json.loads(report.render([run], [], [], "json"))["rows"] == []
 
 
