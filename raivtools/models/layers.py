@@ -86,6 +86,93 @@ class QuickGELU(nn.Module):
         return x * torch.sigmoid(1.702 * x)
 
 
+def additive_mask(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
+    """A bool mask (True = may not attend) as the 0 / -inf float mask attention adds to its logits."""
+    if mask is None or mask.is_floating_point():
+        return mask
+    return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill_(mask, float("-inf"))
+
+
+class Attention(nn.Module):
+    """Multi-head attention on batch-first tensors, with the parameters, initialisation and arithmetic of
+    ``nn.MultiheadAttention(batch_first=True)`` (its checkpoints and open_clip's text towers load as they are).
+
+    ``nn.MultiheadAttention`` spends about 0.2 ms of host time per call on argument checks and fast-path tests,
+    and its key-padding check imports sympy (1.3 s) the first time; on a GPU the host sets the pace of models
+    this size. This layer does only what the models here use.
+
+    Args:
+        width: embedding size E (of the queries and the output).
+        heads: attention heads (E must be a multiple).
+        dropout: dropout on the attention weights while training.
+        kdim: size of the keys (default E).
+        vdim: size of the values (default E).
+    """
+
+    def __init__(self, width: int, heads: int, dropout: float = 0.0, kdim: int | None = None,
+                 vdim: int | None = None):
+        super().__init__()
+        if width % heads:
+            raise InputError(f"attention width {width} is not a multiple of heads {heads}")
+        self.width, self.heads, self.dropout = width, heads, dropout
+        kdim, vdim = kdim or width, vdim or width
+        self.packed = kdim == width and vdim == width
+        # created and initialised in nn.MultiheadAttention's order: the same seed gives the same weights, and
+        # the optimizer's state of a run saved with nn.MultiheadAttention resumes in place
+        if self.packed:
+            self.in_proj_weight = nn.Parameter(torch.empty(3 * width, width))
+        else:
+            self.q_proj_weight = nn.Parameter(torch.empty(width, width))
+            self.k_proj_weight = nn.Parameter(torch.empty(width, kdim))
+            self.v_proj_weight = nn.Parameter(torch.empty(width, vdim))
+        self.in_proj_bias = nn.Parameter(torch.empty(3 * width))
+        self.out_proj = nn.Linear(width, width)
+        for weight in ([self.in_proj_weight] if self.packed
+                       else [self.q_proj_weight, self.k_proj_weight, self.v_proj_weight]):
+            nn.init.xavier_uniform_(weight)
+        nn.init.zeros_(self.in_proj_bias)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def project(self, query: torch.Tensor, key: torch.Tensor,
+                value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The query, key and value projections (one matrix product where the inputs are one tensor)."""
+        bias = self.in_proj_bias
+        if not self.packed:
+            b_q, b_k, b_v = bias.chunk(3)
+            return (F.linear(query, self.q_proj_weight, b_q), F.linear(key, self.k_proj_weight, b_k),
+                    F.linear(value, self.v_proj_weight, b_v))
+        weight, width = self.in_proj_weight, self.width
+        if query is key and key is value:
+            return F.linear(query, weight, bias).chunk(3, dim=-1)
+        if key is value:
+            keys, values = F.linear(key, weight[width:], bias[width:]).chunk(2, dim=-1)
+            return F.linear(query, weight[:width], bias[:width]), keys, values
+        w_q, w_k, w_v = weight.chunk(3)
+        b_q, b_k, b_v = bias.chunk(3)
+        return F.linear(query, w_q, b_q), F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                key_padding_mask: torch.Tensor | None = None, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``query`` [B, L, E], ``key`` [B, S, kdim], ``value`` [B, S, vdim] -> [B, L, E].
+
+        ``key_padding_mask`` [B, S] and ``attn_mask`` [L, S] are bool (True: may not attend) or additive floats.
+        """
+        batch, length, _ = query.shape
+        q, k, v = self.project(query, key, value)
+        size = self.width // self.heads
+        q = q.view(batch, length, self.heads, size).transpose(1, 2)
+        k = k.view(batch, -1, self.heads, size).transpose(1, 2)
+        v = v.view(batch, -1, self.heads, size).transpose(1, 2)
+        mask = additive_mask(attn_mask, q.dtype)
+        padding = additive_mask(key_padding_mask, q.dtype)
+        if padding is not None:
+            padding = padding[:, None, None, :]
+            mask = padding if mask is None else mask + padding
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                             dropout_p=self.dropout if self.training else 0.0)
+        return self.out_proj(out.transpose(1, 2).reshape(batch, length, self.width))
+
+
 class Block(nn.Module):
     """Pre-LayerNorm transformer block: self-attention, optional cross-attention to a context, MLP.
 
@@ -102,11 +189,11 @@ class Block(nn.Module):
                  cross_attention: bool = False, quick_gelu: bool = False):
         super().__init__()
         self.ln_1 = nn.LayerNorm(width)
-        self.attn = nn.MultiheadAttention(width, heads, dropout=dropout, batch_first=True)
+        self.attn = Attention(width, heads, dropout=dropout)
         if cross_attention:
             self.ln_cross = nn.LayerNorm(width)
             self.ln_context = nn.LayerNorm(width)
-            self.cross_attn = nn.MultiheadAttention(width, heads, dropout=dropout, batch_first=True)
+            self.cross_attn = Attention(width, heads, dropout=dropout)
         self.ln_2 = nn.LayerNorm(width)
         hidden = int(width * mlp_ratio)
         self.mlp = nn.Sequential(OrderedDict([
@@ -125,10 +212,10 @@ class Block(nn.Module):
         """Args: ``x`` [B, N, W]; ``pad_mask`` [B, N] True at padding; ``attn_mask`` [N, N] True where attending is
         not allowed (causal); ``context`` [B, M, W] and ``context_pad_mask`` [B, M] for cross-attention."""
         h = self.ln_1(x)
-        x = x + self.dropout(self.attn(h, h, h, key_padding_mask=pad_mask, attn_mask=attn_mask, need_weights=False)[0])
+        x = x + self.dropout(self.attn(h, h, h, key_padding_mask=pad_mask, attn_mask=attn_mask))
         if context is not None and self.has_cross_attention:
             q, kv = self.ln_cross(x), self.ln_context(context)
-            x = x + self.dropout(self.cross_attn(q, kv, kv, key_padding_mask=context_pad_mask, need_weights=False)[0])
+            x = x + self.dropout(self.cross_attn(q, kv, kv, key_padding_mask=context_pad_mask))
         return x + self.dropout(self.mlp(self.ln_2(x)))
 
 

@@ -35,7 +35,7 @@ from torch import nn
 
 from raivtools.io.errors import InputError
 from raivtools.models.base import ModelConfig, VisionLanguageModel, parse_loss_names
-from raivtools.models.layers import Block, TextEncoder, last_token, mask_words
+from raivtools.models.layers import Attention, Block, TextEncoder, last_token, mask_words
 from raivtools.models.registry import register
 
 SAMPLINGS = ("hard", "soft", "uniform")
@@ -136,13 +136,12 @@ class TextCrossAttention(nn.Module):
         super().__init__()
         self.ln = nn.LayerNorm(width)
         self.ln_text = nn.LayerNorm(text_width)
-        self.attn = nn.MultiheadAttention(width, heads, dropout=dropout, kdim=text_width, vdim=text_width,
-                                          batch_first=True)
+        self.attn = Attention(width, heads, dropout=dropout, kdim=text_width, vdim=text_width)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, visual: torch.Tensor, query: Query) -> torch.Tensor:
         words = self.ln_text(query.words)
-        attended = self.attn(self.ln(visual), words, words, key_padding_mask=~query.mask, need_weights=False)[0]
+        attended = self.attn(self.ln(visual), words, words, key_padding_mask=~query.mask)
         return visual + self.dropout(attended)
 
 
@@ -229,7 +228,7 @@ class SparseSampler(nn.Module):
         return gumbel_select(logits, self.config.gumbel_tau, hard=self.config.sampling == "hard", noisy=self.training)
 
 
-def divided_attention(attn: nn.MultiheadAttention, cls: torch.Tensor,
+def divided_attention(attn: Attention, cls: torch.Tensor,
                       groups: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Frozen-in-Time's divided attention step: each group of tokens attends within itself and to the [CLS];
     the [CLS] attends to every token.
@@ -245,9 +244,9 @@ def divided_attention(attn: nn.MultiheadAttention, cls: torch.Tensor,
     batch, count, size, width = groups.shape
     flat = groups.reshape(batch * count, size, width)
     keys = torch.cat([cls.unsqueeze(1).expand(batch, count, 1, width).reshape(batch * count, 1, width), flat], dim=1)
-    tokens_out = attn(flat, keys, keys, need_weights=False)[0].view(batch, count, size, width)
+    tokens_out = attn(flat, keys, keys).view(batch, count, size, width)
     everything = torch.cat([cls, groups.reshape(batch, count * size, width)], dim=1)
-    cls_out = attn(cls, everything, everything, need_weights=False)[0]
+    cls_out = attn(cls, everything, everything)
     return cls_out, tokens_out
 
 
@@ -260,9 +259,9 @@ class VisionRefinementBlock(nn.Module):
         width = config.width
         self.fusion = make_fusion(config.fusion, width, config.text_hidden, config.heads, config.dropout)
         self.ln_time = nn.LayerNorm(width)
-        self.time_attn = nn.MultiheadAttention(width, config.heads, dropout=config.dropout, batch_first=True)
+        self.time_attn = Attention(width, config.heads, dropout=config.dropout)
         self.ln_space = nn.LayerNorm(width)
-        self.space_attn = nn.MultiheadAttention(width, config.heads, dropout=config.dropout, batch_first=True)
+        self.space_attn = Attention(width, config.heads, dropout=config.dropout)
         self.ln_mlp = nn.LayerNorm(width)
         hidden = int(width * config.mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
