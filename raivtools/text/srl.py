@@ -26,17 +26,19 @@ relative or participle clauses that get frames of their own. ``objects`` are the
 heads with their compound modifiers ("tennis racket"), pronouns excluded, in order of appearance.
 
 The functions here take parsed Docs, so they are tested without a model; :func:`annotate` runs a pipeline
-over records in batches.
+over records in batches, parsing each caption :func:`without_symbols` (emoji read as nouns and verbs).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from raivtools.schema import srl_frame
+from raivtools.text.english import QUANTITY_NOUNS
 
 SUBJECT_DEPS = ("nsubj", "csubj")
 PASSIVE_SUBJECT_DEPS = ("nsubjpass", "csubjpass")
@@ -99,7 +101,7 @@ PLACE_NOUNS = frozenset(
 # prepositions of motion that the parser may hang on the object ("pulls a carriage *down the road*")
 LIFTED_DIR_PREPS = frozenset("into onto down across through along toward towards".split())
 # nouns that are part of a complex preposition ("in front of"), not objects
-RELATIONAL_NOUNS = frozenset("front top middle side back edge".split())
+RELATIONAL_NOUNS = frozenset("front top middle side back edge left right".split())
 
 
 @dataclass
@@ -206,15 +208,17 @@ def doc_objects(doc: Any) -> list[str]:
             root = next(child for child in reversed(list(root.lefts)) if child.dep_ == "compound")
         if root.pos_ not in ("NOUN", "PROPN"):
             continue
-        if root.lemma_.lower() in RELATIONAL_NOUNS and any(c.dep_ == "prep" and c.lower_ == "of" for c in root.children):
-            continue
+        if root.lemma_.lower() in RELATIONAL_NOUNS | QUANTITY_NOUNS and any(
+                c.dep_ == "prep" and c.lower_ == "of" for c in root.children):
+            continue  # "the left of the box", "a group of men": the object is what follows "of"
         words = [child.lemma_.lower() for child in root.lefts if child.dep_ == "compound"]
         seen.setdefault(" ".join(words + [root.lemma_.lower()]), None)
     return list(seen)
 
 
 def srl_fields(doc: Any) -> dict[str, Any]:
-    """The ``srl`` and ``objects`` fields of a record whose caption parsed to ``doc``."""
+    """The ``srl`` and ``objects`` fields of a record whose caption parsed to ``doc`` (parse it
+    :func:`without_symbols`, as :func:`annotate` does)."""
     return {"srl": [frame.to_dict() for frame in doc_frames(doc)], "objects": doc_objects(doc)}
 
 
@@ -448,7 +452,7 @@ def annotate(located: Iterable[tuple[str, int, dict[str, Any]]], nlp: Any, confi
     texts: list[str] = []
 
     def flush() -> Iterator[dict]:
-        docs = nlp.pipe(texts, batch_size=config.batch_size, n_process=config.workers)
+        docs = nlp.pipe(map(without_symbols, texts), batch_size=config.batch_size, n_process=config.workers)
         for record, doc in zip(chunk, docs):
             record.update(srl_fields(doc))
             yield record
@@ -469,6 +473,43 @@ def annotate(located: Iterable[tuple[str, int, dict[str, Any]]], nlp: Any, confi
             yield from flush()
     if chunk:
         yield from flush()
+
+
+def without_symbols(text: str) -> str:
+    """``text`` without its emoji and other non-ASCII symbols, spaced as if they had never been there.
+
+    Small pipelines tag an emoji as a noun or a verb and build the parse around it ("A man 😀 runs" loses its
+    verb, "a frisbee 🥏" gets the emoji as its head), so captions are parsed without them. A variation selector,
+    skin tone or keycap mark goes with the symbol before it; a mark after a letter is part of the letter ("café"
+    spelt with a combining accent). ASCII symbols ("+", "#") and currency signs stay: the tagger was trained on
+    them, and "$5" reads as a word. Text without symbols comes back unchanged.
+
+    Examples: "A man 😀 runs" -> "A man runs", "man😀runs" -> "man runs", "a sign❤️." -> "a sign.".
+    """
+    if text.isascii():
+        return text
+    out: list[str] = []
+    in_symbol = False  # the characters just read were a symbol run
+    for char in text:
+        if _is_symbol(char, loose_mark=in_symbol or not out or out[-1].isspace()):
+            in_symbol = True
+            continue
+        if in_symbol and char.isspace() and (not out or out[-1].isspace()):
+            continue  # "a ❤️ sign", "😀 A man": the run goes with one of the spaces around it
+        if in_symbol and char.isalnum() and out and not out[-1].isspace():
+            out.append(" ")  # "man😀runs": the run kept two words apart
+        in_symbol = False
+        out.append(char)
+    return "".join(out)
+
+
+def _is_symbol(char: str, loose_mark: bool) -> bool:
+    """Whether ``char`` belongs to a non-ASCII symbol: is one (emoji, "©", a zero-width joiner), or is a mark with no
+    letter to attach to (``loose_mark``: it follows a symbol, a space or nothing), such as a variation selector."""
+    category = unicodedata.category(char)
+    if category[0] == "M":
+        return loose_mark
+    return category[0] in "SC" and category != "Sc" and not char.isascii() and not char.isspace()
 
 
 DETERMINERS = frozenset(

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from raivtools.text.srl import doc_frames, doc_objects, noun_phrase, phrase_head, srl_fields
+from raivtools.text.srl import (
+    CaptionSRLConfig,
+    annotate,
+    doc_frames,
+    doc_objects,
+    noun_phrase,
+    phrase_head,
+    srl_fields,
+    without_symbols,
+)
 from tests.factories import parsed_doc
 
 
@@ -141,3 +150,45 @@ def test_verb_read_as_plural_noun_is_repaired(nlp, caption, verb, arg0, objects)
 
 def test_plural_noun_sentence_without_a_verb_stays_verbless(nlp):
     assert srl_fields(nlp("Two dogs and three cats."))["srl"] == []
+
+
+@pytest.mark.parametrize("caption, objects", [
+    ("A big red circle jumps to the left of a small blue square on the grass.", ["circle", "square", "grass"]),
+    ("A group of men carries a pair of shoes.", ["man", "shoe"]),
+    ("A woman eats a slice of bread.", ["woman", "bread"]),
+])
+def test_objects_are_what_follows_of_after_a_place_or_a_quantity(nlp, caption, objects):
+    assert srl_fields(nlp(caption))["objects"] == objects
+
+
+
+@pytest.mark.parametrize("caption, frames, objects", [
+    ("A man 😀 runs in the park.", [("run", {"ARG0": "A man", "ARGM-LOC": "the park"})], ["man", "park"]),
+    ("A dog runs on the beach 🏖️ with a red ball.",
+     [("run", {"ARG0": "A dog", "ARGM-LOC": "the beach", "ARG2": "a red ball"})], ["dog", "beach", "ball"]),
+    ("A woman holding a ❤️ sign", [("hold", {"ARG0": "A woman", "ARG1": "a sign"})], ["woman", "sign"]),
+    ("A boy throws a frisbee 🥏", [("throw", {"ARG0": "A boy", "ARG1": "a frisbee"})], ["boy", "frisbee"]),
+])
+def test_emoji_are_no_words_of_the_parse(nlp, caption, frames, objects):
+    # parsed as they come, "😀" makes "runs" a plural noun, the variation selector U+FE0F a verb, "🥏" a head noun
+    [record] = annotate([("c.jsonl", 1, {"caption": caption})], nlp, CaptionSRLConfig())
+    assert [(f["verb"], f["roles"]) for f in record["srl"]] == frames
+    assert record["objects"] == objects and record["caption"] == caption
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("A man 😀 runs.", "A man runs."),
+    ("😀 A man runs 🏃🏽‍♂️", "A man runs "),
+    ("man😀runs to a sign❤️.", "man runs to a sign."),
+    ("a family 👨‍👩‍👧 in a 🏴󠁧󠁢󠁳󠁣󠁴󠁿 flag ©", "a family in a flag "),  # joiners; the flag is a tag sequence
+])
+def test_symbols_go_with_their_marks_and_one_space(text, expected):
+    assert without_symbols(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "A man pays $5 + tax for 2 coffees #1.", "Une femme boit un café à la terrasse.", "un cafe\u0301 noir",
+    "一个男人在公园里跑步。", "नमस्ते दुनिया", "Ein Hund läuft — €5, ½ Preis…", "1️⃣ dog", "",
+])
+def test_letters_digits_punctuation_and_currency_stay(text):
+    assert without_symbols(text) == text
