@@ -27,14 +27,6 @@ def torchrun_share() -> tuple[int, int, int]:
     return (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0)))
 
 
-def pick_device(device: str, local_rank: int) -> str:
-    if device != "auto":
-        return device
-    import torch
-
-    return f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
-
-
 @click.command(context_settings=CONTEXT)
 @input_paths
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
@@ -98,6 +90,7 @@ def main(inputs, out_dir, model, pretrained, model_config, cache_dir, text_field
       torchrun --nproc-per-node 8 -m raivtools encode frames.jsonl --out feats/ --precision fp16 > feats.jsonl
       raiv encode media.jsonl --model-config tiny-clip.json --pretrained none --out feats/ --tokens
     """
+    from raivtools.devices import torch_device
     from raivtools.io.errors import InputError
     from raivtools.io.records import RecordWriter, iter_located
     from raivtools.io.report import RunSummary, progress
@@ -119,7 +112,7 @@ def main(inputs, out_dir, model, pretrained, model_config, cache_dir, text_field
     seed_everything(seed)  # random weights (--pretrained none) are then the same in every run and rank
     name = register_model_config(model_config) if model_config else None
     spec = ClipSpec(model=model or name or "ViT-B-32", pretrained=pretrained, model_config=model_config,
-                    cache_dir=cache_dir, device=pick_device(device, local_rank), precision=precision, tokens=tokens,
+                    cache_dir=cache_dir, device=str(torch_device(device, local_rank)), precision=precision, tokens=tokens,
                     cuda_graph=cuda_graph)
     encoder = ClipEncoder(spec)
     frames = FrameSpec(frames=num_frames, sampling=sampling, size=encoder.image_size, seed=seed)

@@ -70,10 +70,10 @@ class LLMStatementGenerator:
 
     def __init__(self, config: LLMConfig):
         self.config = config
-        self.tokenizer, self.model = _load(config.model)
-        import torch
+        from raivtools.devices import torch_device
 
-        self.device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = torch_device(config.device)  # before the load: a wrong --device shows at once
+        self.tokenizer, self.model = _load(config.model)
         self.model.to(self.device).eval()
 
     def generate(self, prompts: list[str]) -> list[str]:

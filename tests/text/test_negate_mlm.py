@@ -113,6 +113,56 @@ def test_head_on_masks_only_matches_the_full_forward(tiny_mlm):
     assert torch.allclose(tiny_mlm.mask_logits(enc, rows.tolist(), cols.tolist()), full, atol=1e-5)
 
 
+LONG = " ".join(["a man runs with a red ball in the park ."] * 120)  # 1320 words, each one token of the tiny MLM
+
+
+@pytest.mark.parametrize("at", [0, 660, 1318])
+def test_long_text_is_cut_to_a_window_around_its_mask(tiny_mlm, at):
+    words = LONG.split()
+    masked = " ".join(words[:at] + ["[MASK]"] + words[at + 1 :])
+    enc = tiny_mlm._encode([masked, "a [MASK] runs ."])
+    assert tiny_mlm.max_length == 64  # the position table's size: the tokenizer was saved without a limit
+    assert enc["input_ids"].shape == (2, 64)
+    [(_, col)] = (enc["input_ids"][:1] == tiny_mlm.tokenizer.mask_token_id).nonzero().tolist()
+    before, after = col - 1, int(enc["attention_mask"][0].sum()) - 2 - col  # words around it, [CLS] [SEP] aside
+    assert before >= min(at, 15) and after >= min(len(words) - 1 - at, 15)  # in the middle half of its window
+    long, short = tiny_mlm.top_words([masked, "a [MASK] runs ."], [at > 0, True], k=56)
+    assert long and short
+
+
+def test_a_mask_past_the_cut_of_a_slow_tokenizer_gets_no_words(tiny_mlm, monkeypatch):
+    monkeypatch.setattr(type(tiny_mlm.tokenizer), "is_fast", False)  # slow tokenizers cannot cut windows
+    cut, short = tiny_mlm.top_words([LONG + " [MASK] .", "a [MASK] runs ."], [True, True], k=56)
+    assert cut == [] and short
+
+
+def test_long_captions_are_negated(make_negator):
+    negator = make_negator(generator="mlm", top_k=56, rounds=2)
+    [result] = negator.negate([LONG.capitalize()], [0])
+    assert result.negative and len(result.edits) == 2
+
+
+@pytest.mark.parametrize("device, expected", [("gpu", "not a torch device name"), ("cuda", "no CUDA GPU here")])
+def test_unusable_device_is_an_input_error(tiny_mlm_dir, monkeypatch, device, expected):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # no GPU, on machines with one too
+    with pytest.raises(InputError) as info:
+        MaskedLM(str(tiny_mlm_dir), device=device)
+    assert info.value.message == f"--device {device}: {expected}; pass --device cpu (or leave --device out)"
+
+
+def test_unusable_device_exits_2_with_the_message(tiny_mlm_dir):
+    from click.testing import CliRunner
+
+    from raivtools.commands.negate import main
+
+    args = ["--spacy-model", SPACY, "--generator", "mlm", "--mlm", str(tiny_mlm_dir), "--device", "gpu"]
+    result = CliRunner().invoke(main, args, input='{"caption": "A man runs."}\n')
+    assert result.exit_code == 2 and "--device gpu: not a torch device name" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 ROBERTA_WORDS = "a man dog cat runs walks jumps the ball box red blue green on in under .".split()
 
 
@@ -142,6 +192,8 @@ def _tiny_roberta(directory):
 def test_byte_level_bpe_model_gives_whole_known_words(tmp_path, make_negator):
     model = MaskedLM(str(_tiny_roberta(tmp_path / "roberta")), device="cpu")
     assert model._space_marker == "Ġ" and model._head is not None
+    assert model.max_length == 62  # RoBERTa numbers positions from the row after its padding row
+    assert all(model.top_words([f"{LONG} <mask>.", f"<mask> {LONG}"], [True, False], k=200))
     spaced, first = model.top_words(["a man <mask> the ball.", "<mask> dog runs."], [True, False], k=200)
     assert spaced and first
     assert {p.word for p in spaced + first} - set(ROBERTA_WORDS)  # pieces such as "ma" do come back here ...

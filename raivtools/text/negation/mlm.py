@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from raivtools.devices import first_sentence, torch_device
 from raivtools.io.errors import InputError
 
 #: coarse POS -> edit type (NAVERO Table 1)
@@ -30,10 +31,10 @@ class Prediction:
 
 def mlm_load_error(name: str, exc: BaseException) -> InputError:
     """The exit-2 error for a masked LM that cannot be loaded; never a silent switch to the rule generator."""
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return InputError(
-        f"cannot load the masked language model {name!r} ({reason}). Pass --mlm PATH with a local transformers "
-        "masked-LM folder (config, weights and tokenizer), or use --generator rule to negate with the word lists only"
+        f"cannot load the masked language model {name!r} ({first_sentence(exc)}). Pass --mlm PATH with a local "
+        "transformers masked-LM folder (config, weights and tokenizer), or use --generator rule to negate with the "
+        "word lists only"
     )
 
 
@@ -46,7 +47,8 @@ class MaskedLM:
         batch_size: texts per forward pass.
 
     Raises:
-        InputError: the model or tokenizer cannot be loaded (offline, wrong path, not a masked LM).
+        InputError: the model or tokenizer cannot be loaded (offline, wrong path, not a masked LM), or ``device``
+            is not a torch device this machine has.
     """
 
     def __init__(self, name: str = DEFAULT_MLM, device: str | None = None, batch_size: int = 64):
@@ -57,6 +59,7 @@ class MaskedLM:
         hf_logging.disable_progress_bar()  # stderr carries our summary; a loading bar per run is noise
         self.name = name
         self.batch_size = batch_size
+        self.device = torch_device(device)  # before the load: a wrong --device shows at once
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(name)
             self.model = AutoModelForMaskedLM.from_pretrained(name)
@@ -64,8 +67,8 @@ class MaskedLM:
             raise mlm_load_error(name, exc) from exc
         if self.tokenizer.mask_token is None:
             raise mlm_load_error(name, ValueError("its tokenizer has no mask token"))
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(self.device).eval()
+        self.max_length = self._max_length()
         self.mask = self.tokenizer.mask_token
         # BERT/RoBERTa-style models: run the encoder on all tokens but the vocabulary head on the masks only (the
         # head is a hidden x vocabulary product per position; most of a forward pass for short captions)
@@ -74,6 +77,20 @@ class MaskedLM:
         self._special = set(self.tokenizer.all_special_ids)
         self._space_marker = self._find_space_marker()
         self._tokens = self.tokenizer.convert_ids_to_tokens(list(range(len(self.tokenizer))))
+
+    def _max_length(self) -> int:
+        """Tokens per text the model takes: the tokenizer's limit, or the position table's where that is smaller.
+
+        A tokenizer saved without a limit says 1e30, and longer inputs fail in the position embeddings. A table
+        with a padding row (RoBERTa's: 514 rows) numbers positions from the row after it (512 usable).
+        """
+        limit = self.tokenizer.model_max_length
+        positions = getattr(self.model.config, "max_position_embeddings", None)
+        if positions:
+            table = getattr(getattr(self.model.base_model, "embeddings", None), "position_embeddings", None)
+            padding_row = getattr(table, "padding_idx", None)
+            limit = min(limit, positions - (padding_row + 1 if padding_row is not None else 0))
+        return limit
 
     def _find_space_marker(self) -> str | None:
         """The prefix a word-initial token carries after a space (RoBERTa's 'Ġ', SentencePiece's '▁'), if any."""
@@ -98,7 +115,7 @@ class MaskedLM:
     def _top_batch(self, texts: list[str], after_space: list[bool], k: int) -> list[list[Prediction]]:
         import torch
 
-        enc = self.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+        enc = self._encode(texts)
         mask_hits = (enc["input_ids"] == self.tokenizer.mask_token_id).nonzero().tolist()
         position = {row: col for row, col in mask_hits}  # a truncated-away mask leaves the row without one
         rows = sorted(position)
@@ -114,6 +131,37 @@ class MaskedLM:
                 if (word := self._as_word(token_id, after_space[row])) is not None
             ]
         return results
+
+    def _encode(self, texts: list[str]) -> dict:
+        """The padded batch, one row per text; a text longer than :attr:`max_length` becomes the window of it
+        that has its mask nearest the middle (cut at the end, the mask could be gone and the row predict nothing).
+
+        Only fast tokenizers cut windows; with a slow one a mask past the cut gets no predictions.
+        """
+        options = {"padding": True, "truncation": True, "max_length": self.max_length, "return_tensors": "pt"}
+        if not self.tokenizer.is_fast:
+            return self.tokenizer(texts, **options)
+        # windows overlapping by half: every token is in the middle half of one
+        stride = (self.max_length - self.tokenizer.num_special_tokens_to_add()) // 2
+        enc = self.tokenizer(texts, stride=stride, return_overflowing_tokens=True, **options)
+        owner = enc.pop("overflow_to_sample_mapping").tolist()
+        if len(owner) == len(texts):  # nothing was cut
+            return dict(enc)
+        rows = self._central_windows(enc, owner, len(texts))
+        return {key: value[rows] for key, value in enc.items()}
+
+    def _central_windows(self, enc, owner: list[int], count: int) -> list[int]:
+        """Per text, its window (a row of ``enc``; ``owner[row]`` is the text) with the most tokens on the nearer
+        side of the mask, or its first window where none has the mask."""
+        chosen = {text: owner.index(text) for text in range(count)}
+        room: dict[int, int] = {}
+        attention = enc["attention_mask"]
+        for window, col in (enc["input_ids"] == self.tokenizer.mask_token_id).nonzero().tolist():
+            text = owner[window]
+            nearer = min(int(attention[window, :col].sum()), int(attention[window, col + 1 :].sum()))
+            if nearer > room.get(text, -1):
+                chosen[text], room[text] = window, nearer
+        return [chosen[text] for text in range(count)]
 
     def mask_logits(self, enc, rows: list[int], cols: list[int]):
         """Vocabulary logits at positions ``(rows[i], cols[i])`` of the tokenized batch ``enc``: [len(rows), V]."""
