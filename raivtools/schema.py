@@ -24,6 +24,8 @@ MODIFIER_ROLES = ("ARGM-LOC", "ARGM-DIR", "ARGM-MNR", "ARGM-PRP", "ARGM-GOL", "A
 ROLE_NAMES = CORE_ROLES + MODIFIER_ROLES
 MEDIA_FIELDS = ("video", "image")
 SPLITS = ("train", "val", "test")
+#: split names as datasets spell them (VidSitu valid, imSitu dev, others validation) -> one of :data:`SPLITS`
+SPLIT_NAMES = {"train": "train", "valid": "val", "validation": "val", "val": "val", "dev": "val", "test": "test"}
 
 
 def srl_frame(verb: str, roles: dict[str, str], sense: str | None = None, **extra: Any) -> dict[str, Any]:

@@ -13,6 +13,8 @@ What each record gets (the report relies on exactly this):
 - models that choose frames (``videodistill``): ``"selected_frames"``, the stored frame numbers the model
   picked for the caption;
 - records whose media have no features: ``"status": "error"`` and ``"error"``, no score.
+- records that arrive with ``"status": "error"`` (an upstream command failed on them): nothing; they pass
+  through untouched.
 """
 
 from __future__ import annotations
@@ -94,12 +96,13 @@ def predict(model, examples: Sequence[Example], collate: Collator, batch_size: i
 
 def examples_for_scoring(input_kind: str, located: Sequence[tuple[str, int, dict[str, Any]]],
                          start_index: int = 0) -> tuple[list[dict[str, Any]], list[Example]]:
-    """Records and every example a model of ``input_kind`` scores on them (pairs: statement + reasoning choices)."""
+    """Records and every example a model of ``input_kind`` scores on them (pairs: statement + reasoning choices).
+    Records that arrive with ``status: error`` give none: they pass through with their upstream error."""
     if input_kind == "pair":
-        records, examples = examples_for("pairs", located, start_index)
-        _, reasoning = examples_for("reason", located, start_index)
+        records, examples = examples_for("pairs", located, start_index, skip_errors=True)
+        _, reasoning = examples_for("reason", located, start_index, skip_errors=True)
         return records, examples + reasoning
-    return examples_for("video-text", located, start_index)
+    return examples_for("video-text", located, start_index, skip_errors=True)
 
 
 def attach_scores(records: Sequence[dict[str, Any]], examples: Sequence[Example], predictions: dict[str, np.ndarray],
@@ -316,6 +319,10 @@ def run_score(inputs: Sequence[str], run_dir: str, which: str, features_dir: str
     chunks = [list(iter_located(inputs))] if task == "retrieval" else iter_chunks(iter_located(inputs), chunk)
     with RecordWriter() as writer:
         for located in chunks:
+            # counted before scoring, which gives records without features status error too
+            upstream = sum(record.get("status") == "error" for _, _, record in located)
+            if upstream:
+                summary.extra["upstream errors"] = summary.extra.get("upstream errors", 0) + upstream
             if task == "retrieval" or dist.world_size == 1:
                 scored = score(located) if dist.is_main else []
             else:

@@ -23,18 +23,22 @@ TASK_CHOICES = ("pairs", "reason", "video-text", "tsp", "itm")
               help="Validation records (default: the inputs' records with split 'val').")
 @click.option("--epochs", type=int, default=10, show_default=True)
 @click.option("--batch-size", type=int, default=32, show_default=True, help="Examples per micro-batch per process.")
-@click.option("--lr", type=float, default=1e-4, show_default=True, help="Peak AdamW learning rate.")
-@click.option("--head-lr-mult", type=float, default=10.0, show_default=True, help="Head lr / body lr (METER: 10).")
-@click.option("--weight-decay", type=float, default=0.01, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True,
+              help="Peak AdamW learning rate.")
+@click.option("--head-lr-mult", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Head lr / body lr (METER: 10).")
+@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.01, show_default=True)
 @click.option("--warmup", type=float, default=0.1, show_default=True, help="Fraction of steps of linear warm-up.")
 @click.option("--grad-accum", type=int, default=1, show_default=True, help="Micro-batches per optimizer step.")
-@click.option("--clip-norm", type=float, default=1.0, show_default=True, help="Gradient-norm clipping (0: off).")
+@click.option("--clip-norm", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Gradient-norm clipping (0: off).")
 @click.option("--precision", type=click.Choice(("fp32", "bf16", "fp16")), default="fp32", show_default=True)
 @click.option("--train-fraction", type=float, default=1.0, show_default=True,
               help="Use this fraction of the training records (seed 000 Table 5: 0.01, 0.1, 0.5, 1).")
 @seed_option
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--frames", type=int, default=None, help="Frames per visual input (default 4; more are subsampled).")
+@click.option("--frames", type=click.IntRange(min=1), default=None,
+              help="Frames per visual input (default 4; more are subsampled).")
 @click.option("--loss", "loss", default=None,
               help="navero: losses, comma-separated, from vtc, vtm, neg-vtc, neg-vtm, or a preset: navero "
                    "(vtc,vtm,neg-vtm; default), vanilla (vtc,vtm), negvidl (vtc,vtm,neg-vtc), all. "
@@ -54,8 +58,10 @@ TASK_CHOICES = ("pairs", "reason", "video-text", "tsp", "itm")
               help="tsp: statements mined per training item and epoch.")
 @click.option("--itm-candidates", type=int, default=16, show_default=True,
               help="itm: the mismatched caption is the most word-sharing of this many random captions (1: random).")
-@click.option("--log-every", type=int, default=0, help="Also log a step line every N optimizer steps.")
-@click.option("--save-every", type=int, default=0, help="Also save last.pt every N optimizer steps.")
+@click.option("--log-every", type=click.IntRange(min=0), default=0,
+              help="Also log a step line every N optimizer steps.")
+@click.option("--save-every", type=click.IntRange(min=0), default=0,
+              help="Also save last.pt every N optimizer steps.")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out from its last.pt.")
 def main(inputs, features, arch, out, task, val, epochs, batch_size, lr, head_lr_mult, weight_decay, warmup,
          grad_accum, clip_norm, precision, train_fraction, seed, device, frames, loss, settings, init_text,
@@ -64,7 +70,9 @@ def main(inputs, features, arch, out, task, val, epochs, batch_size, lr, head_lr
 
     Reads pair records (make-pairs) or video-text records (make-pairs --kind vid-text, negate), SRL records
     for --task tsp, or caption records for --task itm and --arch clip (whose --features is a frame store from
-    extract-frames); records with split "train" (or none) train, split "val" validates each epoch. Writes
+    extract-frames); records with split "train" (or none) train, split "val" (or valid, dev, validation)
+    validates each epoch; a warning counts records with any other split but "test". Pair records to train or
+    validate on need a boolean "label" (--task reason: a "reason.answer" that indexes the choices). Writes
     --out/config.json, metrics.jsonl (one line per epoch), last.pt and best.pt (--arch clip: also
     open_clip.pt for raiv encode); nothing on stdout.
     Runs under torchrun for several GPUs or nodes. A NaN/inf loss stops the run (exit 3) naming the step.

@@ -36,7 +36,7 @@ from typing import Any
 
 from raivtools.io.errors import InputError
 from raivtools.io.records import read_json_file, source_name
-from raivtools.schema import srl_frame
+from raivtools.schema import SPLIT_NAMES, srl_frame
 from raivtools.text.english import PRONOUNS, QUANTITY_NOUNS, singular, third_person
 from raivtools.text.srl import phrase_head
 
@@ -60,8 +60,6 @@ OBJECT_ROLES = ("ARG0", "ARG1", "ARG2", "ARG3", "ARG4", "ARG5", "ARGM-LOC")
 
 IMSITU_ROLE_NAMES = {"agent": "ARG0", "place": "ARGM-LOC"}
 IMSITU_RECORD_KEYS = frozenset({"verb", "frames"})
-#: the ``--split auto`` reading of native file names
-SPLIT_NAMES = {"train": "train", "valid": "val", "val": "val", "dev": "val", "test": "test"}
 
 
 def split_from_filename(path: str) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 from raivtools.io.errors import InputError
 from raivtools.io.records import require_fields
 from raivtools.io.store import ArrayStore
+from raivtools.schema import SPLIT_NAMES
 
 #: what each task reads: "pairs" (RAIV True/False), "reason" (RAIV 3-way reasoning), "video-text" (captions with
 #: optional hard negatives), "tsp" (SRL records, pairs mined every epoch), "itm" (captions, matched and mismatched
@@ -42,15 +43,14 @@ def reasoning_text(statement: str, choice: str) -> str:
     return f"{statement.rstrip()} {choice.strip()}"
 
 
-def pair_examples(record: dict[str, Any], index: int, where: str) -> list[Example]:
-    """The True/False example of a pair record."""
+def pair_examples(record: dict[str, Any], index: int, where: str, labelled: bool = False) -> list[Example]:
+    """The True/False example of a pair record (``labelled``: training or validation data, so it needs a label)."""
     require_fields(record, ("left", "right", "statement"), where)
     media = (_media_id(record, "left", where), _media_id(record, "right", where))
-    label = record.get("label")
-    return [Example(index, media, str(record["statement"]), None if label is None else float(bool(label)))]
+    return [Example(index, media, text_field(record, "statement", where), _label(record, where, labelled))]
 
 
-def reasoning_examples(record: dict[str, Any], index: int, where: str) -> list[Example]:
+def reasoning_examples(record: dict[str, Any], index: int, where: str, labelled: bool = False) -> list[Example]:
     """One example per reasoning choice of a pair record (label 1.0 for the answer); none without ``reason``."""
     reason = record.get("reason")
     if not reason:
@@ -59,20 +59,65 @@ def reasoning_examples(record: dict[str, Any], index: int, where: str) -> list[E
     if not isinstance(reason, dict) or not isinstance(reason.get("choices"), list):
         raise InputError(f"{where}: record {record.get('id')!r}: 'reason' must be {{\"choices\": [...], \"answer\": i}}")
     media = (_media_id(record, "left", where), _media_id(record, "right", where))
-    answer = reason.get("answer")
+    statement = text_field(record, "statement", where)
+    answer = _answer(record, reason, where, labelled)
     return [
-        Example(index, media, reasoning_text(str(record["statement"]), str(choice)),
+        Example(index, media, reasoning_text(statement, str(choice)),
                 None if answer is None else float(i == answer), choice=i)
         for i, choice in enumerate(reason["choices"])
     ]
 
 
-def video_text_examples(record: dict[str, Any], index: int, where: str) -> list[Example]:
-    """The example of a video-text record (caption, optional ``negative``)."""
+def video_text_examples(record: dict[str, Any], index: int, where: str, labelled: bool = False) -> list[Example]:
+    """The example of a video-text record (caption, optional ``negative``; no label, so ``labelled`` changes
+    nothing)."""
     require_fields(record, ("id", "caption"), where)
     negative = record.get("negative")
-    return [Example(index, (str(record["id"]),), str(record["caption"]),
-                    negative=None if negative is None else str(negative))]
+    if negative is not None:  # null: negate found no edit, the record has no negative
+        negative = text_field(record, "negative", where)
+    return [Example(index, (str(record["id"]),), text_field(record, "caption", where), negative=negative)]
+
+
+def text_field(record: dict[str, Any], name: str, where: str) -> str:
+    """The record's text field ``name``; a null or a number would otherwise be trained on as the text "None"."""
+    value = record[name]
+    if not isinstance(value, str):
+        raise InputError(f"{where}: record {record.get('id', '<no id>')!r}: {name!r} must be a string, "
+                         f"got {_shown(value)}")
+    return value
+
+
+def _label(record: dict[str, Any], where: str, required: bool) -> float | None:
+    """1.0 / 0.0 of the JSON boolean ``label`` (as ``raiv report`` reads it); None for an unlabelled record that
+    is only scored. ``"false"`` or 0 would otherwise train as whatever ``bool()`` makes of it."""
+    if required:
+        require_fields(record, ("label",), where)
+    label = record.get("label")
+    if label is None and not required:
+        return None
+    if not isinstance(label, bool):
+        raise InputError(f"{where}: record {record.get('id', '<no id>')!r}: label must be true or false, "
+                         f"got {_shown(label)}")
+    return float(label)
+
+
+def _answer(record: dict[str, Any], reason: dict[str, Any], where: str, required: bool) -> int | None:
+    """The index of the right reasoning choice (as ``raiv report`` reads it); None when a record that is only
+    scored has none. A string would otherwise match no choice and train every one as wrong."""
+    answer = reason.get("answer")
+    if answer is None and not required:
+        return None
+    if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(reason["choices"]):
+        found = _shown(answer) if "answer" in reason else "no 'answer'"
+        raise InputError(f"{where}: record {record.get('id', '<no id>')!r}: reason.answer must index the "
+                         f"{len(reason['choices'])} choices, got {found}")
+    return answer
+
+
+def _shown(value: Any) -> str:
+    """A found value for a message: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _media_id(record: dict[str, Any], side: str, where: str) -> str:
@@ -86,19 +131,26 @@ EXAMPLE_MAKERS = {"pairs": pair_examples, "reason": reasoning_examples, "video-t
                   "retrieval": video_text_examples}
 
 
-def examples_for(task: str, located: Iterable[tuple[str, int, dict[str, Any]]],
-                 start_index: int = 0) -> tuple[list[dict[str, Any]], list[Example]]:
+def examples_for(task: str, located: Iterable[tuple[str, int, dict[str, Any]]], start_index: int = 0,
+                 labelled: bool = False, skip_errors: bool = False) -> tuple[list[dict[str, Any]], list[Example]]:
     """Reads located records (``(file, line, record)``) into (records, examples) for ``task``.
 
+    Args:
+        labelled: training or validation data: pair records need a ``label``, reasoning ones a ``reason.answer``
+            (records that are only scored may have neither).
+        skip_errors: records with ``status: error`` (an upstream command's failure) give no examples.
+
     Raises:
-        InputError: a required field is missing (names ``file:line``).
+        InputError: a required field is missing or wrongly typed (names ``file:line``).
     """
     make = EXAMPLE_MAKERS[task]
     records: list[dict[str, Any]] = []
     examples: list[Example] = []
     for offset, (name, line, record) in enumerate(located):
         records.append(record)
-        examples.extend(make(record, start_index + offset, f"{name}:{line}"))
+        if skip_errors and record.get("status") == "error":
+            continue
+        examples.extend(make(record, start_index + offset, f"{name}:{line}", labelled))
     assign_video_keys(examples)
     return records, examples
 
@@ -111,8 +163,10 @@ def assign_video_keys(examples: Sequence[Example]) -> None:
 
 
 def split_of(record: dict[str, Any]) -> str:
-    """The record's split ("train" when it has none)."""
-    return str(record.get("split") or "train")
+    """The record's split, ``train``/``val``/``test`` for any of their usual names ("train" when it has none);
+    another value is returned as it is."""
+    split = str(record.get("split") or "train")
+    return SPLIT_NAMES.get(split.strip().lower(), split)
 
 
 # ------------------------------------------------------------------------------------------------ features

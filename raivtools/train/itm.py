@@ -21,7 +21,7 @@ import numpy as np
 
 from raivtools.io.errors import InputError
 from raivtools.io.records import require_fields
-from raivtools.train.data import Example, FeatureSource, assign_video_keys, usable
+from raivtools.train.data import Example, FeatureSource, assign_video_keys, text_field, usable
 
 WORD = re.compile(r"[^\W_]+")
 
@@ -96,7 +96,7 @@ class CaptionMatcher:
         self.items: list[tuple[int, str, str]] = []  # (record index, media id, caption)
         for index, (name, line, record) in enumerate(records):
             require_fields(record, ("id", "caption"), f"{name}:{line}")
-            self.items.append((index, str(record["id"]), str(record["caption"])))
+            self.items.append((index, str(record["id"]), text_field(record, "caption", f"{name}:{line}")))
         if len({caption for _, _, caption in self.items}) < 2:
             raise InputError("--task itm needs captioned records with at least two different captions")
         self.words = [set(WORD.findall(caption.lower())) for _, _, caption in self.items]

@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import math
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,14 +165,9 @@ def resolve_device(name: str, dist_info: Distributed):
     events, ``barrier()`` and NCCL's object collectives use this rank's GPU, not GPU 0 on every rank."""
     import torch
 
-    if name == "auto":
-        device = torch.device(f"cuda:{dist_info.local_rank}" if torch.cuda.is_available() else "cpu")
-    else:
-        device = torch.device(name)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise InputError(f"--device {name}: no CUDA device here; use --device cpu")
-        if device.type == "cuda" and device.index is None:
-            device = torch.device(f"cuda:{dist_info.local_rank}")
+    from raivtools.devices import torch_device
+
+    device = torch_device(name, dist_info.local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     return device
@@ -203,6 +199,7 @@ class TrainData:
     miner: Any = None  # tsp / itm: makes new examples every epoch (a PairMiner, a CaptionMatcher)
     miner_items: int = 0  # tsp / itm: items the miner draws from
     val_examples: list[Example] | None = None  # itm: fixed matched / mismatched validation examples
+    val_skipped: int = 0  # validation records without features (scored as errors, left out of the metrics)
 
     def epoch_examples(self, config: TrainConfig, epoch: int, features: FeatureSource) -> list[Example]:
         """This epoch's training examples (tsp mines new pairs, itm draws new mismatches, every epoch)."""
@@ -218,21 +215,61 @@ def natural_task(input_kind: str) -> str:
 def load_data(config: TrainConfig, task: str, features: FeatureSource) -> TrainData:
     """Reads the records, splits train / val, keeps the training fraction, drops media without features."""
     located = list(iter_located(config.inputs))
-    train_located = [item for item in located if split_of(item[2]) == "train"]
+    splits = [split_of(record) for _, _, record in located]
+    warn_unknown_splits(splits)
+    train_located = [item for item, split in zip(located, splits) if split == "train"]
     if config.val:
         val_located = list(iter_located(config.val))
     else:
-        val_located = [item for item in located if split_of(item[2]) == "val"]
+        val_located = [item for item, split in zip(located, splits) if split == "val"]
     train_located = fraction_of(train_located, config.train_fraction, config.seed)
     if task == "tsp":
         return _tsp_data(config, train_located, val_located)
     if task == "itm":
         return _itm_data(config, train_located, val_located, features)
-    _, examples = examples_for(task, train_located)
+    _, examples = examples_for(task, train_located, labelled=True)
     examples, problems = usable(examples, features)
-    for index, reason in list(problems.items())[:5]:
-        warn(f"training record {index}: {reason}; left out")
-    return TrainData(examples, val_located, len(problems))
+    warn_left_out("training", train_located, problems, "trained on the rest")
+    val_skipped = check_validation(task, val_located, features)
+    return TrainData(examples, val_located, len(problems), val_skipped=val_skipped)
+
+
+def warn_unknown_splits(splits: list[str]) -> None:
+    """Records whose split is neither train nor val (nor test) are neither trained nor validated: says how many."""
+    unknown = Counter(split for split in splits if split not in ("train", "val", "test"))
+    if unknown:
+        named = ", ".join(f"{n} {split!r}" for split, n in unknown.most_common())
+        warn(f"{sum(unknown.values())} records with an unknown split ({named}) are neither trained nor validated "
+             "(splits: train; val, valid, dev or validation; test)")
+
+
+def check_validation(task: str, val_located: list, features: FeatureSource) -> int:
+    """Checks the validation records before training (a bad one would otherwise stop the run after its first
+    epoch) and warns about those without features; returns how many those are (their metrics skip them).
+    Validation scores pair records' statements and reasoning choices both, so both must be well formed."""
+    if task in ("pairs", "reason"):
+        _, statements = examples_for("pairs", val_located, labelled=task == "pairs")
+        _, choices = examples_for("reason", val_located, labelled=task == "reason")
+        examples = statements + choices
+    else:
+        _, examples = examples_for(task, val_located, labelled=True)
+    _, problems = usable(examples, features)
+    warn_left_out("validation", val_located, problems, "validated on the rest")
+    return len(problems)
+
+
+def warn_left_out(what: str, located: list, problems: dict[int, str], consequence: str, shown: int = 3) -> None:
+    """One warning with how many ``located`` records have no features, naming the first few by file:line and id
+    (``problems``: {position in ``located``: why}, as :func:`usable` gives)."""
+    if not problems:
+        return
+    named = []
+    for index, reason in list(problems.items())[:shown]:
+        name, line, record = located[index]
+        named.append(f"{name}:{line}: record {record.get('id', '<no id>')!r}: {reason}")
+    more = f"; and {len(problems) - shown} more" if len(problems) > shown else ""
+    warn(f"{len(problems)} of {len(located)} {what} records have no features and are left out ({consequence}): "
+         + "; ".join(named) + more)
 
 
 def _tsp_data(config: TrainConfig, train_located: list, val_located: list) -> TrainData:
@@ -457,7 +494,8 @@ class Trainer:
             "features": {"dir": self.config.features, "meta": self.features.store.meta, "dim": self.features.dim},
             "steps": {"per_epoch": self.steps_per_epoch, "total": self.total_steps},
             "data": {"train_examples": len(self.data.train) or self.data.miner_items,
-                     "val_records": len(self.data.val_records), "skipped_train_records": self.data.skipped},
+                     "val_records": len(self.data.val_records), "skipped_train_records": self.data.skipped,
+                     "skipped_val_records": self.data.val_skipped},
             "world_size": self.dist.world_size, "torch": torch.__version__,
         }
 

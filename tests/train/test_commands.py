@@ -201,3 +201,47 @@ def test_train_refuses_bad_mining_settings(pair_files, feature_store, tmp_path, 
     result = CliRunner().invoke(train_main, [str(pair_files["train"]), "--features", str(feature_store), "--arch",
                                              "raiv-late", "--out", str(tmp_path / "run"), option, value])
     assert result.exit_code == 2 and message in result.stderr
+
+
+@pytest.mark.parametrize("command, option, value", [(train_main, "--frames", "0"), (train_main, "--lr", "-1"),
+                                                    (score_main, "--batch-size", "0"), (score_main, "--chunk", "0")])
+def test_bad_option_values_exit_2(pair_files, feature_store, tmp_path, command, option, value):
+    args = (["--features", str(feature_store), "--arch", "raiv-late", "--out", str(tmp_path / "run")]
+            if command is train_main else ["--run", str(tmp_path / "run")])
+    result = CliRunner().invoke(command, [str(pair_files["train"]), *args, option, value])
+    assert result.exit_code == 2 and f"Invalid value for '{option}'" in result.stderr
+
+
+def test_train_refuses_a_string_label_before_training(tmp_path, world, feature_store):
+    records = world.pair_records(4, "train")
+    records[3]["label"] = "false"
+    inputs = write_jsonl(tmp_path / "pairs.jsonl", records)
+    result = CliRunner().invoke(train_main, [str(inputs), "--features", str(feature_store), "--arch", "raiv-late",
+                                             "--out", str(tmp_path / "run"), *TINY_SET])
+    assert result.exit_code == 2 and "pairs.jsonl:4: record 'train-3': label must be true or false, got 'false'" \
+        in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_score_passes_upstream_errors_through_untouched(late_run, tmp_path, world):
+    test = world.pair_records(4, "test", seed=11)
+    test[1].update(status="error", error="encode: no such file")
+    test[2].update(status="error", error="encode: no such file")
+    test[2]["left"]["id"] = "missing-media"  # no features either: its upstream error must stay
+    path = write_jsonl(tmp_path / "test.jsonl", test)
+    result = invoke(score_main, [path, "--run", late_run])
+    assert result.exit_code == 0, result.stderr
+    scored = records_of(result)
+    assert scored[1] == test[1] and scored[2] == test[2]
+    assert isinstance(scored[0]["score"], float) and isinstance(scored[3]["score"], float)
+    assert "4 records: 2 ok, 2 error, upstream errors 2" in result.stderr
+
+
+def test_a_device_this_machine_lacks_exits_2(pair_files, feature_store, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # no GPU, on machines with one too
+    for device, message in (("gpu", "--device gpu: not a torch device name"), ("cuda:0", "--device cuda:0: no CUDA GPU")):
+        result = CliRunner().invoke(train_main, [str(pair_files["train"]), "--features", str(feature_store), "--arch",
+                                                 "raiv-late", "--out", str(tmp_path / device), "--device", device])
+        assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.stderr
