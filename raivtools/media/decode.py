@@ -6,6 +6,11 @@ decoded frames), never from the frame count a container header claims: headers o
 ``get_batch`` can loop forever on such files, which is why this runs in a worker with a timeout
 (:mod:`raivtools.media.pool`). Images are one-frame videos.
 
+The container header (read once per file, without decoding) routes the rest: MPEG-TS/PS files, whose
+index and seeking are unreliable, are decoded by PyAV from their first packet; an mp4 whose index lists
+data past the end of the file (a cut download) refuses windows that reach past the cut; a display matrix
+(phone videos) turns frames upright in both decoders.
+
 Every per-item problem (missing, empty, garbage, truncated file, empty window) raises :class:`MediaError`
 with a message meant for the record's ``error`` field.
 """
@@ -13,8 +18,10 @@ with a message meant for the record's ``error`` field.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import stat
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,18 +145,51 @@ def _decode_image(path: str) -> DecodedFrames:
 
     try:
         with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image).convert("RGB")
-            pixels = np.asarray(image)
+            pixels = _rgb8(ImageOps.exif_transpose(image))
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise MediaError(f"cannot read image: {_short(exc)}") from None
     return DecodedFrames(pixels[None].copy(), np.zeros(1, np.float32), "pil")
 
 
+def _rgb8(image) -> np.ndarray:
+    """uint8 [H,W,3] RGB of a PIL image.
+
+    PIL's ``convert("RGB")`` clips the wide single-channel modes instead of scaling them (a 16-bit PNG comes
+    out nearly white, a float TIFF in [0, 1] black), so those are scaled here: 16-bit (``I;16*``, and ``I``
+    holding 0..65535) by 1/257, float (``F``) from [0, 1]. Other ranges are unknown: an error, not a guess.
+    """
+    if not image.mode.startswith(("I", "F")):
+        return np.asarray(image.convert("RGB"))
+    values = np.asarray(image).astype(np.float64)
+    if not np.isfinite(values).all():
+        raise MediaError(f"cannot read image: mode {image.mode} has NaN or infinite pixels")
+    low, high = float(values.min()), float(values.max())
+    if image.mode == "F" and low >= 0 and high <= 1:
+        gray = values * 255
+    elif image.mode != "F" and low >= 0 and high <= 65535:
+        gray = values / 257
+    else:
+        kind = "float" if image.mode == "F" else "integer"
+        limit = "[0, 1]" if image.mode == "F" else "[0, 65535]"
+        raise MediaError(f"cannot read image: {kind} pixels (mode {image.mode}) span {low:g}..{high:g}, "
+                         f"outside {limit}: unknown range")
+    return np.repeat(np.rint(gray).astype(np.uint8)[..., None], 3, axis=2)
+
+
 def _decode_video(item: MediaItem, spec: FrameSpec) -> DecodedFrames:
     rng = rng_for(spec.seed, "frames", item.record_id) if spec.sampling == "random" else None
+    header = _header(item.path)
+    _refuse_cut(header.cut_at, item)
+    if header.sequential:
+        # decord's index of an MPEG-TS/PS file starts a GOP late (its frames come out ~1 s later than their
+        # labels) and seeking lands off target: PyAV decodes such files from their first packet
+        if spec.decoder == "decord":
+            raise MediaError(f"decord cannot decode {header.sequential} files reliably (its frame index is off); "
+                             "use --decoder pyav or auto")
+        return _decode_pyav(item, spec, rng, sequential=True)
     if spec.decoder in ("auto", "decord"):
         try:
-            return _decode_decord(item, spec, rng)
+            return _decode_decord(item, spec, rng, header)
         except MediaError:
             raise
         except Exception as exc:
@@ -158,7 +198,7 @@ def _decode_video(item: MediaItem, spec: FrameSpec) -> DecodedFrames:
             # auto: PyAV decodes what decord refuses (e.g. a partial file whose index is at the front)
             if rng is not None:
                 rng = rng_for(spec.seed, "frames", item.record_id)
-    return _decode_pyav(item, spec, rng)
+    return _decode_pyav(item, spec, rng, sequential=False)
 
 
 def _choose(times: np.ndarray, item: MediaItem, spec: FrameSpec, rng: np.random.Generator | None) -> np.ndarray:
@@ -171,16 +211,15 @@ def _choose(times: np.ndarray, item: MediaItem, spec: FrameSpec, rng: np.random.
     return inside[sample_positions(inside.size, spec.frames, spec.sampling, rng)]
 
 
-def _decode_decord(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | None) -> DecodedFrames:
-    # scaling inside the decoder (swscale, straight from YUV) is much cheaper than resizing RGB frames after
-    height, width = _probe_size(item.path) if spec.size > 0 else (-1, -1)
-    if height > 0:
-        height, width = scaled_shape(height, width, spec.size, spec.keep_aspect)
+def _decode_decord(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | None,
+                   header: _Header) -> DecodedFrames:
+    height, width = _decord_size(header, spec)
     reader, times = _open_reader.open(item.path, spec.threads, height, width)
     chosen = _choose(times, item, spec, rng)
     unique, inverse = np.unique(chosen, return_inverse=True)
     try:
         frames = reader.get_batch(unique.tolist()).asnumpy()
+        _check_shape(frames, height, width)
     except BaseException:
         # a reader that failed may be left mid-packet: the next window opens the file afresh
         _open_reader.close()
@@ -188,6 +227,25 @@ def _decode_decord(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | 
     if len(unique) != len(chosen):  # a short window repeats frames; copy only then
         frames = frames[inverse]
     return DecodedFrames(frames, times[chosen].astype(np.float32), "decord")
+
+
+def _decord_size(header: _Header, spec: FrameSpec) -> tuple[int, int]:
+    """The (height, width) decord is asked to scale to, or (-1, -1) for the decoded size.
+
+    Scaling inside the decoder (swscale, straight from YUV) is much cheaper than resizing RGB frames after;
+    but decord scales a rotated video to the unrotated shape and turns it after (squashed, or garbage), so
+    rotated videos are decoded at full size and resized after.
+    """
+    if spec.size <= 0 or header.height <= 0 or header.rotation:
+        return -1, -1
+    return scaled_shape(header.height, header.width, spec.size, spec.keep_aspect)
+
+
+def _check_shape(frames: np.ndarray, height: int, width: int) -> None:
+    """decord's output is not always what was asked for (a display matrix the header probe missed): refuse
+    it rather than store squashed frames (auto falls back to PyAV)."""
+    if frames.ndim != 4 or frames.shape[3] != 3 or (height > 0 and frames.shape[1:3] != (height, width)):
+        raise RuntimeError(f"decord gave frames of shape {frames.shape}, expected [K,{height},{width},3]")
 
 
 class _OpenReader:
@@ -235,14 +293,33 @@ def decode_affinity(task: tuple[MediaItem, FrameSpec]) -> str | None:
     return item.path if item.kind == "video" else None
 
 
-def _probe_size(path: str) -> tuple[int, int]:
-    """(height, width) of the first video stream from the container header, or (-1, -1) when unknown; cached
-    per file version, because the windows of one video usually come one after another."""
+@dataclass(frozen=True)
+class _Header:
+    """What a video's container header says (read without decoding)."""
+
+    height: int = -1  # stored size of the first video stream, -1 when unknown
+    width: int = -1
+    rotation: int = 0  # counterclockwise quarter turns that display it upright (mp4/mov track matrix)
+    sequential: str = ""  # the format's name where index and seeking are unreliable (MPEG-TS/PS), else ""
+    cut_at: float | None = None  # seconds from the first frame after which indexed data is missing from the file
+
+
+def _header(path: str) -> _Header:
+    """The header of the file as it is now; cached per file version, as windows of one video usually come
+    one after another."""
     try:
         info = os.stat(path)
     except OSError:
-        return -1, -1
-    return _header_size(path, info.st_mtime_ns, info.st_size)
+        return _Header()
+    return _read_header(path, info.st_mtime_ns, info.st_size)
+
+
+def _probe_size(path: str) -> tuple[int, int]:
+    """(height, width) of the first video stream as displayed (rotation applied), (-1, -1) when unknown."""
+    header = _header(path)
+    if header.rotation % 2:
+        return header.width, header.height
+    return header.height, header.width
 
 
 # FFmpeg's default probe decodes frames to guess stream parameters (12.6 ms for a 720p mp4, an eighth of
@@ -251,61 +328,193 @@ _QUICK_PROBE = {"probesize": "32", "analyzeduration": "0"}
 
 
 @functools.lru_cache(maxsize=256)
-def _header_size(path: str, mtime_ns: int, size: int) -> tuple[int, int]:
+def _read_header(path: str, mtime_ns: int, size: int) -> _Header:
     import av
 
     for options in (_QUICK_PROBE, None):
         try:
             with av.open(path, options=options) as container:
-                context = container.streams.video[0].codec_context
+                stream = container.streams.video[0]
+                context = stream.codec_context
                 if context.height and context.width:
-                    return context.height, context.width
+                    return _Header(context.height, context.width, _rotation(path, container.format.name),
+                                   _sequential(container), _index_cut(stream, size))
         except (av.FFmpegError, OSError, IndexError, ValueError):
             continue
-    return -1, -1
+    return _Header()
 
 
-def _decode_pyav(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | None) -> DecodedFrames:
+def _sequential(container) -> str:
+    """The format's name when it allows timestamp discontinuities (MPEG-TS/PS, Ogg, raw streams): such
+    files have no trustworthy index, so they are decoded from the start rather than by seeking."""
     import av
 
+    return container.format.name if container.format.flags & av.format.Flags.ts_discont.value else ""
+
+
+def _index_cut(stream, file_size: int) -> float | None:
+    """Where the data the container's index lists runs past the end of the file (a cut download of an mp4
+    whose index is at the front), in seconds from the first frame; None when it is all there.
+
+    Free: the index is read with the header. Muxers store a stream's samples in order, so the last entry is
+    checked first and the others only when it is missing. Index times are decode times, never later than
+    the frame's own, so every frame shown before the returned time is in the file.
+    """
+    entries = stream.index_entries
+    if not len(entries) or _in_file(entries[len(entries) - 1], file_size):
+        return None
+    missing = min(entry.timestamp for entry in entries if not _in_file(entry, file_size))
+    return max(0.0, (missing - (stream.start_time or 0)) * float(stream.time_base))
+
+
+def _in_file(entry, file_size: int) -> bool:
+    return entry.pos < 0 or entry.pos + entry.size <= file_size
+
+
+def _refuse_cut(cut_at: float | None, item: MediaItem) -> None:
+    """A window reaching past where the file's data stops is an error; a window before it decodes."""
+    if cut_at is None or (item.end is not None and item.end <= cut_at + 1e-6):
+        return
+    wanted = "the end of the video" if item.end is None else f"{item.end:g} s"
+    raise MediaError(f"truncated video: the data its index lists is missing from the file after {cut_at:.2f} s, "
+                     f"window needs {wanted}")
+
+
+def _rotation(path: str, format_name: str) -> int:
+    """Counterclockwise quarter turns from an mp4/mov video track's matrix (FFmpeg's display matrix, which
+    PyAV shows only on decoded frames); 0 for other formats or an unreadable header. Only regular files are
+    read a second time (a FIFO would lose its data)."""
+    if "mov" not in format_name.split(",") or not os.path.isfile(path):
+        return 0
     try:
-        container = av.open(item.path)
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        raise MediaError(f"cannot open video: {_short(exc)}") from None
-    with container:
-        if not container.streams.video:
-            raise MediaError("no video stream in file")
-        stream = container.streams.video[0]
-        stream.codec_context.thread_count = spec.threads
-        context = stream.codec_context
-        scaled = scaled_shape(context.height, context.width, spec.size, spec.keep_aspect) \
-            if spec.size > 0 and context.height and context.width else None
+        with open(path, "rb") as file:
+            matrix = _mov_video_matrix(file, os.fstat(file.fileno()).st_size)
+    except (OSError, struct.error):
+        return 0
+    if matrix is None:
+        return 0
+    # av_display_rotation_get: the matrix turns the frame by -atan2(b, a) counterclockwise
+    return round(-math.degrees(math.atan2(matrix[1], matrix[0])) / 90) % 4
+
+
+def _mov_video_matrix(file, size: int) -> tuple[int, int] | None:
+    """(a, b) of the first video track's tkhd matrix: moov > trak > tkhd, where trak > mdia > hdlr is 'vide'."""
+    moov = _mov_boxes(file, 0, size).get(b"moov")
+    for start, end in _mov_traks(file, *moov) if moov else ():
+        boxes = _mov_boxes(file, start, end)
+        media = _mov_boxes(file, *boxes[b"mdia"]) if b"mdia" in boxes else {}
+        if b"tkhd" not in boxes or b"hdlr" not in media:
+            continue
+        file.seek(media[b"hdlr"][0] + 8)  # version/flags, pre_defined, then the handler type
+        if file.read(4) != b"vide":
+            continue
+        file.seek(boxes[b"tkhd"][0])
+        version = file.read(1)[0]
+        file.seek(boxes[b"tkhd"][0] + 4 + (32 if version == 1 else 20) + 16)  # times, ids, layer, volume
+        return struct.unpack(">2i", file.read(8))
+    return None
+
+
+def _mov_box_headers(file, start: int, end: int):
+    """(type, body start, box end) of the boxes in [start, end) of an ISO media file."""
+    while start + 8 <= end:
+        file.seek(start)
+        size, kind = struct.unpack(">I4s", file.read(8))
+        body = start + 8
+        if size == 1:  # 64-bit size follows the type
+            size, body = struct.unpack(">Q", file.read(8))[0], start + 16
+        elif size == 0:  # the box runs to the end of its parent
+            size = end - start
+        if size < body - start:
+            return
+        yield kind, body, min(start + size, end)
+        start += size
+
+
+def _mov_boxes(file, start: int, end: int) -> dict[bytes, tuple[int, int]]:
+    """{type: (body start, box end)} of the first box of each type in [start, end)."""
+    boxes: dict[bytes, tuple[int, int]] = {}
+    for kind, body, stop in _mov_box_headers(file, start, end):
+        boxes.setdefault(kind, (body, stop))
+    return boxes
+
+
+def _mov_traks(file, start: int, end: int) -> list[tuple[int, int]]:
+    return [(body, stop) for kind, body, stop in _mov_box_headers(file, start, end) if kind == b"trak"]
+
+
+def _decode_pyav(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | None,
+                 sequential: bool) -> DecodedFrames:
+    with _PyavSource(item.path, spec.threads, sequential) as source:
+        stream = source.stream
         offset = stream.start_time or 0
         base = float(stream.time_base)
         fps = float(stream.average_rate or 25)
-        packet_pts, failure = _demux_pts(container, stream)
+        packet_pts, failure = _demux_pts(source.container, stream)
         times = (np.asarray(packet_pts, np.float64) - offset) * base
         if times.size:
             _refuse_truncated(times, item, failure, fps)
             chosen = _choose(times, item, spec, rng)
-            wanted = sorted({packet_pts[i] for i in chosen.tolist()})
-            found, decoded_pts, failure = _decode_wanted(container, stream, wanted, set(wanted), scaled)
-            if len(found) == len(wanted):
-                frames = np.stack([found[packet_pts[i]] for i in chosen.tolist()])
+            frames = _decode_chosen(source, packet_pts, chosen, spec)
+            if frames is not None:
                 return DecodedFrames(frames, times[chosen].astype(np.float32), "pyav")
         # the stream decodes fewer frames than its packets promise: sample from what decodes
-        decoded_pts, failure = _decodable_pts(container, stream, item, base, offset)
+        decoded_pts, failure = _decodable_pts(source, item, base, offset)
         times = (np.asarray(decoded_pts, np.float64) - offset) * base
         if times.size == 0:
             raise MediaError(f"no frame decodes{': ' + failure if failure else ''}")
         _refuse_truncated(times, item, failure, fps)
         chosen = _choose(times, item, spec, rng)
-        wanted = sorted({decoded_pts[i] for i in chosen.tolist()})
-        found, _, _ = _decode_wanted(container, stream, wanted, set(wanted), scaled)
-        if len(found) < len(wanted):
+        frames = _decode_chosen(source, decoded_pts, chosen, spec)
+        if frames is None:
             raise MediaError(f"decoding is not repeatable (truncated or corrupt file){': ' + failure if failure else ''}")
-        frames = np.stack([found[decoded_pts[i]] for i in chosen.tolist()])
         return DecodedFrames(frames, times[chosen].astype(np.float32), "pyav")
+
+
+class _PyavSource:
+    """The first video stream of a file opened with PyAV, decoded from about a given pts.
+
+    Where seeking is unreliable (MPEG-TS/PS, where it can land after the wanted frame) the file is opened
+    afresh and decoded from its first packet instead: slower, but every frame is found under its own pts.
+    """
+
+    def __init__(self, path: str, threads: int, sequential: bool):
+        self.path, self.threads, self.sequential = path, threads, sequential
+        self.container = self.stream = None
+        self._open()
+
+    def _open(self) -> None:
+        import av
+
+        self.close()
+        try:
+            container = av.open(self.path)
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            raise MediaError(f"cannot open video: {_short(exc)}") from None
+        if not container.streams.video:
+            container.close()
+            raise MediaError("no video stream in file")
+        self.container, self.stream = container, container.streams.video[0]
+        self.stream.codec_context.thread_count = self.threads
+
+    def frames_from(self, pts: int):
+        """Decoded frames from the keyframe before ``pts`` (from the first frame where seeking is unreliable)."""
+        if self.sequential:
+            self._open()
+        else:
+            self.container.seek(int(pts), stream=self.stream, backward=True, any_frame=False)
+        return self.container.decode(self.stream)
+
+    def close(self) -> None:
+        if self.container is not None:
+            self.container.close()
+            self.container = None
+
+    def __enter__(self) -> _PyavSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _demux_pts(container, stream) -> tuple[list[int], str]:
@@ -323,38 +532,60 @@ def _demux_pts(container, stream) -> tuple[list[int], str]:
     return sorted(pts), failure
 
 
-def _decode_wanted(container, stream, wanted: list[int], wanted_set: set[int], scaled: tuple[int, int] | None):
-    """Decodes from the keyframe before ``wanted[0]`` and converts only the wanted frames to RGB.
+def _decode_chosen(source: _PyavSource, pts: list[int], chosen: np.ndarray, spec: FrameSpec) -> np.ndarray | None:
+    """uint8 [K,H,W,3] of the frames at ``pts[chosen]``, or None when some of them do not decode."""
+    wanted = sorted({pts[i] for i in chosen.tolist()})
+    found, first = _decode_wanted(source, wanted, spec)
+    if len(found) < len(wanted) and not source.sequential and (first is None or first > wanted[0]):
+        # the seek landed after the first wanted frame (an index that is off): decode from the first packet
+        source.sequential = True
+        found, _ = _decode_wanted(source, wanted, spec)
+    if len(found) < len(wanted):
+        return None
+    return np.stack([found[pts[i]] for i in chosen.tolist()])
+
+
+def _decode_wanted(source: _PyavSource, wanted: list[int],
+                   spec: FrameSpec) -> tuple[dict[int, np.ndarray], int | None]:
+    """Decodes from the keyframe before ``wanted[0]`` and converts only the wanted frames.
 
     Returns:
-        ({pts: uint8 [H,W,3]}, decoded pts, error message or "").
+        ({pts: uint8 [H,W,3]}, pts of the first frame decoded or None).
     """
     import av
 
     found: dict[int, np.ndarray] = {}
-    decoded: list[int] = []
-    failure = ""
+    first = None
+    wanted_set = set(wanted)
     try:
-        container.seek(int(wanted[0]), stream=stream, backward=True, any_frame=False)
-        for frame in container.decode(stream):
-            pts = frame.pts
-            if pts is None:
-                continue
-            decoded.append(pts)
-            if pts in wanted_set and pts not in found:
-                if scaled is None:
-                    found[pts] = frame.to_ndarray(format="rgb24")
-                else:
-                    found[pts] = frame.to_ndarray(format="rgb24", height=scaled[0], width=scaled[1],
-                                                  interpolation="BICUBIC")
-            if pts >= wanted[-1] and len(found) == len(wanted_set):
-                break
-    except av.FFmpegError as exc:
-        failure = _short(exc)
-    return found, decoded, failure
+        for frame in source.frames_from(wanted[0]):
+            if first is None:
+                first = frame.pts
+            if frame.pts in wanted_set and frame.pts not in found:
+                found[frame.pts] = _frame_rgb(frame, spec)
+                if len(found) == len(wanted_set):
+                    break
+    except av.FFmpegError:
+        pass
+    return found, first
 
 
-def _decodable_pts(container, stream, item: MediaItem, base: float, offset: int) -> tuple[list[int], str]:
+def _frame_rgb(frame, spec: FrameSpec) -> np.ndarray:
+    """uint8 [H,W,3] of one decoded frame, turned upright as its display matrix says (as decord and players
+    do), scaled in the same swscale pass as the colour conversion."""
+    quarter = round(frame.rotation / 90) % 4
+    if spec.size <= 0:
+        pixels = frame.to_ndarray(format="rgb24")
+    else:
+        shown = (frame.width, frame.height) if quarter % 2 else (frame.height, frame.width)
+        height, width = scaled_shape(*shown, spec.size, spec.keep_aspect)
+        if quarter % 2:  # the stored frame is scaled to the turned size
+            height, width = width, height
+        pixels = frame.to_ndarray(format="rgb24", height=height, width=width, interpolation="BICUBIC")
+    return np.ascontiguousarray(np.rot90(pixels, quarter)) if quarter else pixels
+
+
+def _decodable_pts(source: _PyavSource, item: MediaItem, base: float, offset: int) -> tuple[list[int], str]:
     """Pts of every frame of the window that really decodes (decoded, not converted), and the error if any."""
     import av
 
@@ -362,8 +593,7 @@ def _decodable_pts(container, stream, item: MediaItem, base: float, offset: int)
     failure = ""
     end_pts = None if item.end is None else offset + item.end / base
     try:
-        container.seek(int(offset + item.start / base), stream=stream, backward=True, any_frame=False)
-        for frame in container.decode(stream):
+        for frame in source.frames_from(int(offset + item.start / base)):
             if frame.pts is None:
                 continue
             if end_pts is not None and frame.pts >= end_pts:
