@@ -73,6 +73,19 @@ def iter_records(paths: Sequence[str] | None) -> Iterator[dict[str, Any]]:
         yield record
 
 
+def record_id(record: dict[str, Any], where: str) -> str:
+    """The record's ``id`` as the store key it becomes: a non-empty string, or an integer (COCO's image ids).
+
+    Raises:
+        InputError: no ``id``, or one that is null, empty, or of another type (it would be stored as "None").
+    """
+    require_fields(record, ["id"], where)
+    value = record["id"]
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        raise InputError(f"{where}: 'id' must be a non-empty string or an integer, got {value!r}")
+    return str(value)
+
+
 def require_fields(record: dict[str, Any], fields: Iterable[str], where: str) -> None:
     """Raises :class:`InputError` naming ``where`` (``file:line``) when a field is missing.
 

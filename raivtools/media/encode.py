@@ -21,7 +21,7 @@ import orjson
 
 from raivtools.io.errors import InputError
 from raivtools.io.prefetch import prefetch
-from raivtools.io.records import require_fields
+from raivtools.io.records import record_id
 from raivtools.io.report import RunSummary, warn
 from raivtools.io.store import (ArrayStore, ShardWriteQueue, StoredArray, StoreWriter, iter_chunks, shard_name,
                                 shard_stats)
@@ -175,8 +175,7 @@ class FeatureEncoder:
         return [e for e in unit.entries if not e.passthrough and not e.duplicate and e.frames is not None]
 
     def _entry(self, record: dict[str, Any], where: str, seen: set[str]) -> _Entry:
-        require_fields(record, ["id"], where)
-        entry = _Entry(record, str(record["id"]))
+        entry = _Entry(record, record_id(record, where))
         if record.get("status") == "error":
             entry.passthrough = True
             return entry

@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 
 from raivtools.io.errors import InputError
-from raivtools.io.records import require_fields
+from raivtools.io.records import record_id, require_fields
 from raivtools.io.report import RunSummary
 from raivtools.io.store import ShardWriteQueue, StoreWriter, iter_chunks, shard_name, shard_stats
 from raivtools.media.decode import FrameSpec, MediaItem, decode_affinity, decode_task, quiet_decoders
@@ -52,11 +52,12 @@ def media_item(record: dict[str, Any], where: str, media_root: str | None = None
     Raises:
         InputError: no ``id``, no ``video``/``image``, or a window that is not numbers with start < end.
     """
-    require_fields(record, ["id", "video|image"], where)
-    kind = "video" if record.get("video") else "image"
+    media_id = record_id(record, where)
+    require_fields(record, ["video|image"], where)
+    kind = "video" if record.get("video") is not None or "image" not in record else "image"
     path = record.get(kind)
     if not isinstance(path, str) or not path:
-        raise InputError(f"{where}: record {record['id']!r}: {kind!r} must be a non-empty path string")
+        raise InputError(f"{where}: record {record['id']!r}: {kind!r} must be a non-empty path string, got {path!r}")
     if media_root and not os.path.isabs(path):
         path = os.path.join(media_root, path)
     start, end = record.get("start"), record.get("end")
@@ -66,8 +67,8 @@ def media_item(record: dict[str, Any], where: str, media_root: str | None = None
     if start is not None and end is not None and end <= start:
         raise InputError(f"{where}: record {record['id']!r}: 'end' ({end}) must be after 'start' ({start})")
     if kind == "image":
-        return MediaItem(str(record["id"]), "image", path)
-    return MediaItem(str(record["id"]), "video", path, float(start or 0.0), None if end is None else float(end))
+        return MediaItem(media_id, "image", path)
+    return MediaItem(media_id, "video", path, float(start or 0.0), None if end is None else float(end))
 
 
 @dataclass

@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from raivtools.io import InputError, RecordWriter, iter_records, read_json_file
-from raivtools.io.records import require_fields
+from raivtools.io.records import record_id, require_fields
 from tests.factories import write_jsonl
 
 UNICODE = {"id": "ü-1", "caption": "Café crème 🍰 と 猫", "note": "naïve"}
@@ -84,3 +84,22 @@ def test_read_json_file_reports_line(tmp_path):
         read_json_file(path)
     (tmp_path / "ok.json").write_text('{"é": "猫"}', encoding="utf-8")
     assert read_json_file(tmp_path / "ok.json") == {"é": "猫"}
+
+
+def test_record_id_is_a_store_key():
+    assert record_id({"id": "clip-ü"}, "f:1") == "clip-ü" and record_id({"id": 391895}, "f:2") == "391895"
+    for bad in (None, "", True, 1.5, ["a"]):
+        with pytest.raises(InputError, match=r"f:3: 'id' must be a non-empty string or an integer"):
+            record_id({"id": bad}, "f:3")
+    with pytest.raises(InputError, match="has no 'id'"):
+        record_id({}, "f:4")
+
+
+def test_media_item_names_the_field_that_is_null():
+    from raivtools.media.extract import media_item
+
+    with pytest.raises(InputError, match=r"'video' must be a non-empty path string, got None"):
+        media_item({"id": "a", "video": None}, "f:1")
+    assert media_item({"id": 7, "video": None, "image": "x.png"}, "f:2").kind == "image"
+    with pytest.raises(InputError, match="'id' must be"):
+        media_item({"id": None, "video": "v.mp4"}, "f:3")
