@@ -214,12 +214,12 @@ def natural_task(input_kind: str) -> str:
 
 def load_data(config: TrainConfig, task: str, features: FeatureSource) -> TrainData:
     """Reads the records, splits train / val, keeps the training fraction, drops media without features."""
-    located = list(iter_located(config.inputs))
+    located = without_upstream_errors(list(iter_located(config.inputs)))
     splits = [split_of(record) for _, _, record in located]
     warn_unknown_splits(splits)
     train_located = [item for item, split in zip(located, splits) if split == "train"]
     if config.val:
-        val_located = list(iter_located(config.val))
+        val_located = without_upstream_errors(list(iter_located(config.val)))
     else:
         val_located = [item for item, split in zip(located, splits) if split == "val"]
     train_located = fraction_of(train_located, config.train_fraction, config.seed)
@@ -232,6 +232,15 @@ def load_data(config: TrainConfig, task: str, features: FeatureSource) -> TrainD
     warn_left_out("training", train_located, problems, "trained on the rest")
     val_skipped = check_validation(task, val_located, features)
     return TrainData(examples, val_located, len(problems), val_skipped=val_skipped)
+
+
+def without_upstream_errors(located: list) -> list:
+    """The records an upstream command did not fail on (``status: error``: make-pairs' items without a caption,
+    extract-frames' unreadable videos), with a warning that counts the others."""
+    kept = [item for item in located if item[2].get("status") != "error"]
+    if len(kept) < len(located):
+        warn(f"{len(located) - len(kept)} records with status error (an upstream command failed on them) are left out")
+    return kept
 
 
 def warn_unknown_splits(splits: list[str]) -> None:

@@ -99,6 +99,18 @@ def test_load_data_reads_split_aliases_and_warns_about_unknown_splits(tmp_path, 
     assert "'test'" not in err
 
 
+def test_load_data_leaves_out_upstream_errors_with_a_count(tmp_path, world, feature_store, capsys):
+    train = world.pair_records(6, "train")
+    for record in train[:2]:  # an upstream failure: no label, no statement to train on
+        record.update(status="error", error="make-pairs: no caption")
+        del record["statement"], record["label"]
+    inputs = write_jsonl(tmp_path / "pairs.jsonl", train + world.pair_records(2, "val", seed=2))
+    data = load_data(_config(tmp_path, inputs, feature_store), "pairs", FeatureSource(str(feature_store)))
+    assert len(data.train) == 4 and len(data.val_records) == 2
+    assert "warning: 2 records with status error (an upstream command failed on them) are left out" in \
+        capsys.readouterr().err
+
+
 def test_load_data_warns_with_counts_about_records_without_features(tmp_path, world, feature_store, capsys):
     train = world.pair_records(8, "train")
     val = world.pair_records(4, "val", seed=2)
