@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from train_loop_overhead import _as_video_text, _sync, _warm_up, build_trainer, make_inputs, prebuilt_batches  # noqa: E402
+from train_loop_overhead import _sync, _warm_up, add_setup_arguments, set_up  # noqa: E402
 
 FIRST_CALL = """
 import time, torch
@@ -90,30 +90,15 @@ def first_call_seconds(ours: bool) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", default="navero")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--precision", default="fp32")
-    parser.add_argument("--examples", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--width", type=int, default=128)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--dim", type=int, default=512)
-    parser.add_argument("--frames", type=int, default=4)
+    add_setup_arguments(parser)
+    parser.set_defaults(arch="navero", examples=256)
     parser.add_argument("--steps", type=int, default=30, help="steps per timed round (batches cycle)")
     parser.add_argument("--repeats", type=int, default=5, help="passes over the steps")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
     import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        inputs, features = make_inputs(root, args.examples, args.dim, args.frames)
-        if args.arch in ("navero", "videodistill", "vlm"):
-            _as_video_text(inputs)
-        trainer = build_trainer(args, inputs, features, root / "run")
-        batches = prebuilt_batches(trainer)
+        trainer, batches = set_up(args, Path(tmp))
         batches = [batches[i % len(batches)] for i in range(args.steps)]
         runs = {"ours": (trainer.model, torch.optim.AdamW(trainer.model.parameters(), lr=1e-4)),
                 "torch": with_torch_attention(trainer.model)}

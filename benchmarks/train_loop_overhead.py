@@ -51,6 +51,33 @@ def make_inputs(root: Path, examples: int, dim: int, frames: int, seed: int = 0)
     return root / "pairs.jsonl", root / "feats"
 
 
+def add_setup_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say which model, data and device to time (shared with attention_host.py)."""
+    parser.add_argument("--arch", default="raiv-late")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    parser.add_argument("--examples", type=int, default=1024)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--dim", type=int, default=512)
+    parser.add_argument("--frames", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+
+
+def set_up(args, root: Path):
+    """torch's threads, the inputs under ``root``, a trainer for them and its epoch of prebuilt device batches."""
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    inputs, features = make_inputs(root, args.examples, args.dim, args.frames)
+    if args.arch in ("navero", "videodistill", "vlm"):
+        _as_video_text(inputs)
+    trainer = build_trainer(args, inputs, features, root / "run")
+    return trainer, prebuilt_batches(trainer)
+
+
 def build_trainer(args, inputs: Path, features: Path, out: Path):
     from raivtools.train.loop import TrainConfig, Trainer
 
@@ -125,33 +152,15 @@ def _sync(device) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", default="raiv-late")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
-    parser.add_argument("--examples", type=int, default=1024)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--width", type=int, default=128)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--dim", type=int, default=512)
-    parser.add_argument("--frames", type=int, default=4)
+    add_setup_arguments(parser)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--variants", action="store_true",
                         help="then time the loop's ways of building batches side by side: in this thread or a "
                              "background one, pinned or not (the loop uses a thread on a CPU, this thread on a GPU); "
                              "on a GPU also the loss read back as before, waiting for the whole queue")
     args = parser.parse_args()
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        inputs, features = make_inputs(root, args.examples, args.dim, args.frames)
-        if args.arch == "navero":
-            _as_video_text(inputs)
-        trainer = build_trainer(args, inputs, features, root / "run")
-        batches = prebuilt_batches(trainer)
+        trainer, batches = set_up(args, Path(tmp))
         _warm_up(trainer.device)
         time_bare(trainer, batches[:2])  # warm-up: allocator, kernels, optimizer state
         # each loop epoch is set against the bare epochs just before and after it: the machine's pace drifts
