@@ -101,7 +101,9 @@ PLACE_NOUNS = frozenset(
 # prepositions of motion that the parser may hang on the object ("pulls a carriage *down the road*")
 LIFTED_DIR_PREPS = frozenset("into onto down across through along toward towards".split())
 # nouns that are part of a complex preposition ("in front of"), not objects
-RELATIONAL_NOUNS = frozenset("front top middle side back edge left right".split())
+RELATIONAL_NOUNS = frozenset("front top middle side back edge".split())
+# a side ("to the left", "the right of the box") is a direction, never a thing to see
+SIDE_NOUNS = frozenset({"left", "right"})
 
 
 @dataclass
@@ -150,24 +152,43 @@ def is_event_verb(token: Any) -> bool:
 @lru_cache(maxsize=1)
 def _action_verbs() -> frozenset[str]:
     """One-word action verbs of the shipped action list (Table 8 of seed 004), to recognise mis-tagged verbs."""
+    return _one_word_entries("action")
+
+
+@lru_cache(maxsize=None)
+def _one_word_entries(category: str) -> frozenset[str]:
     from raivtools.text.negation.wordlists import load_wordlists
 
-    return frozenset(entry.lower() for entry in load_wordlists().categories["action"] if " " not in entry)
+    return frozenset(entry.lower() for entry in load_wordlists().categories[category] if " " not in entry)
+
+
+def _subject_head(root: Any) -> Any | None:
+    """The noun a nominalised verb swallowed: the compound before it ("circle" in "brown circle hovers"), or the
+    word right before it when that is a known noun the tagger read as an adjective ("square" in "brown square
+    hovers")."""
+    compound = next((child for child in reversed(list(root.lefts)) if child.dep_ == "compound"), None)
+    if compound is not None:
+        return compound
+    before = root.doc[root.i - 1] if root.i > 0 else None
+    if before is not None and before.head.i == root.i and before.dep_ == "amod" \
+            and before.lower_ in _one_word_entries("noun"):
+        return before
+    return None
 
 
 def _nominalised_verbs(doc: Any) -> list[Any]:
     """Sentence roots that small parsers read as plural nouns although they are the verb.
 
     "A small brown circle hovers above a square." parses as one noun phrase whose head is "hovers" (NNS) with
-    "circle" as a compound. Only a sentence with no verb at all, whose root is such a plural noun with a compound
-    before it and whose lemma is a known action verb, is repaired.
+    "circle" as a compound ("square" before it is even read as an adjective). Only a sentence with no verb at
+    all, whose root is such a plural noun with a :func:`_subject_head` before it and whose lemma is a known
+    action verb, is repaired.
     """
     if any(token.pos_ in ("VERB", "AUX") for token in doc):
         return []
     return [
         sent.root for sent in doc.sents
-        if sent.root.tag_ == "NNS" and sent.root.lemma_.lower() in _action_verbs()
-        and any(child.dep_ == "compound" for child in sent.root.lefts)
+        if sent.root.tag_ == "NNS" and sent.root.lemma_.lower() in _action_verbs() and _subject_head(sent.root)
     ]
 
 
@@ -204,13 +225,13 @@ def doc_objects(doc: Any) -> list[str]:
     verbs = {token.i for token in _nominalised_verbs(doc)}
     for chunk in doc.noun_chunks:
         root = chunk.root
-        if root.i in verbs:  # "a brown circle hovers": the noun is the compound before the verb
-            root = next(child for child in reversed(list(root.lefts)) if child.dep_ == "compound")
-        if root.pos_ not in ("NOUN", "PROPN"):
+        if root.i in verbs:  # "a brown circle hovers": the noun is the one before the verb
+            root = _subject_head(root)
+        elif root.pos_ not in ("NOUN", "PROPN") or root.lemma_.lower() in SIDE_NOUNS:
             continue
         if root.lemma_.lower() in RELATIONAL_NOUNS | QUANTITY_NOUNS and any(
                 c.dep_ == "prep" and c.lower_ == "of" for c in root.children):
-            continue  # "the left of the box", "a group of men": the object is what follows "of"
+            continue  # "the front of the box", "a group of men": the object is what follows "of"
         words = [child.lemma_.lower() for child in root.lefts if child.dep_ == "compound"]
         seen.setdefault(" ".join(words + [root.lemma_.lower()]), None)
     return list(seen)

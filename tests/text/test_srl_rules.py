@@ -148,12 +148,21 @@ def test_verb_read_as_plural_noun_is_repaired(nlp, caption, verb, arg0, objects)
     assert fields["objects"] == objects
 
 
+def test_verb_read_as_plural_noun_after_a_noun_read_as_adjective(nlp):
+    # here the small pipeline also tags "square" as an adjective modifying "hovers"
+    fields = srl_fields(nlp("A big brown square hovers above a small orange circle on the beach."))
+    assert [(f["verb"], f["roles"]["ARG0"]) for f in fields["srl"]] == [("hover", "A big brown square")]
+    assert fields["objects"] == ["square", "orange circle", "beach"]
+    assert srl_fields(nlp("Two happy dances."))["srl"] == []  # an adjective that is no noun is no subject
+
+
 def test_plural_noun_sentence_without_a_verb_stays_verbless(nlp):
     assert srl_fields(nlp("Two dogs and three cats."))["srl"] == []
 
 
 @pytest.mark.parametrize("caption, objects", [
     ("A big red circle jumps to the left of a small blue square on the grass.", ["circle", "square", "grass"]),
+    ("A small purple diamond pulls a big yellow triangle to the left on the beach.", ["diamond", "triangle", "beach"]),
     ("A group of men carries a pair of shoes.", ["man", "shoe"]),
     ("A woman eats a slice of bread.", ["woman", "bread"]),
 ])
