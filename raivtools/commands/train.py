@@ -127,7 +127,26 @@ def parse_settings(arch: str, settings: tuple[str, ...]) -> dict[str, object]:
         if not sep or key not in fields:
             raise InputError(f"--set {item!r}: expected KEY=VALUE with KEY one of: {', '.join(fields)}")
         parsed[key] = _typed(value.strip(), fields[key].default, item)
+        _check_range(key, parsed[key], item)
     return parsed
+
+
+#: model settings that are sizes or counts of at least one (others may be 0: "off" or "same as")
+_AT_LEAST_ONE = frozenset({"feature_dim", "width", "heads", "max_frames", "context_length", "vocab_size",
+                           "select_frames", "embed_dim", "max_patches"})
+
+
+def _check_range(key: str, value: object, item: str) -> None:
+    """Sizes and counts are not negative (some at least 1); probabilities and dropout lie in [0, 1]."""
+    from raivtools.io.errors import InputError
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    low = 1 if key in _AT_LEAST_ONE else 0
+    high = 1 if "probability" in key or key == "dropout" else None
+    if value < low or (high is not None and value > high):
+        wanted = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise InputError(f"--set {item!r}: {key} must be {wanted}")
 
 
 def _typed(value: str, default: object, item: str) -> object:

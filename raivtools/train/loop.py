@@ -299,10 +299,24 @@ def _itm_data(config: TrainConfig, train_located: list, val_located: list, featu
     from raivtools.train.itm import CaptionMatcher
 
     matcher = CaptionMatcher(train_located, config.itm_candidates)
+    skipped = _warn_itm_left_out("training", matcher, train_located, features)
     val: list[Example] = []
+    val_skipped = 0
     if val_located:
-        val = CaptionMatcher(val_located, config.itm_candidates).examples(rng_for(config.seed, "itm-val"), features)
-    return TrainData([], [], 0, miner=matcher, miner_items=matcher.target, val_examples=val)
+        val_matcher = CaptionMatcher(val_located, config.itm_candidates)
+        val_skipped = _warn_itm_left_out("validation", val_matcher, val_located, features)
+        val = val_matcher.examples(rng_for(config.seed, "itm-val"), features)
+    return TrainData([], [], skipped, miner=matcher, miner_items=matcher.target, val_examples=val,
+                     val_skipped=val_skipped)
+
+
+def _warn_itm_left_out(what: str, matcher, located: list, features: FeatureSource) -> int:
+    """Warns once about the caption records without features (the matcher leaves them out of every epoch's
+    examples); returns how many they are."""
+    captions = [Example(index, (media_id,), caption) for index, media_id, caption in matcher.items]
+    problems = usable(captions, features)[1]
+    warn_left_out(what, located, problems, "trained on the rest" if what == "training" else "validated on the rest")
+    return len(problems)
 
 
 def fraction_of(items: list, fraction: float, seed: int) -> list:

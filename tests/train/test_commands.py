@@ -196,7 +196,10 @@ def test_init_text_store_uses_the_feature_stores_clip(tmp_path, world, pair_file
 
 
 @pytest.mark.parametrize("option, value, message", [("--pairs-per-item", "0", "--pairs-per-item 0.0: must be above 0"),
-                                                    ("--itm-candidates", "0", "--itm-candidates must be at least 1")])
+                                                    ("--itm-candidates", "0", "--itm-candidates must be at least 1"),
+                                                    ("--set", "max_frames=0", "max_frames must be at least 1"),
+                                                    ("--set", "text_layers=-1", "text_layers must be at least 0"),
+                                                    ("--set", "dropout=1.5", "dropout must be between 0 and 1")])
 def test_train_refuses_bad_mining_settings(pair_files, feature_store, tmp_path, option, value, message):
     result = CliRunner().invoke(train_main, [str(pair_files["train"]), "--features", str(feature_store), "--arch",
                                              "raiv-late", "--out", str(tmp_path / "run"), option, value])

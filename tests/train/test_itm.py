@@ -135,3 +135,20 @@ def test_items_without_a_fact_add_only_their_caption_pair(world, feature_store):
     examples = matcher.examples(rng_for(0, "itm", 0), FeatureSource(str(feature_store)))
     assert len(examples) == matcher.target == 4 * len(records) - 2
     assert [e.label for e in examples if e.index == 0] == [1.0, 0.0]
+
+
+def test_captions_without_features_are_counted_once(tmp_path, world, feature_store, capsys):
+    from raivtools.train.loop import load_data
+
+    train_records = world.video_text_records("train", list(world.items)[:8])
+    val_records = world.video_text_records("val", list(world.items)[8:12])
+    train_records[1]["id"] = "gone"
+    val_records[0]["id"] = val_records[2]["id"] = "gone"
+    inputs = write_jsonl(tmp_path / "captions.jsonl", train_records + val_records)
+    config = TrainConfig(arch="raiv-late", task="itm", inputs=[str(inputs)], features=str(feature_store),
+                         out=str(tmp_path / "run"))
+    data = load_data(config, "itm", FeatureSource(str(feature_store)))
+    assert data.skipped == 1 and data.val_skipped == 2
+    err = capsys.readouterr().err
+    assert "1 of 8 training records have no features" in err and "captions.jsonl:2: record 'gone'" in err
+    assert "2 of 4 validation records have no features" in err
