@@ -23,6 +23,7 @@ import orjson
 from raivtools import metrics
 from raivtools.io.errors import InputError
 from raivtools.io.records import iter_located, require_fields
+from raivtools.schema import choice_index, pair_label
 
 #: the group value of a record that lacks the ``--by`` field
 MISSING = "(none)"
@@ -176,9 +177,7 @@ def _observe_scores(run: ScoredRun, record: dict[str, Any], where: str, group: t
         raise InputError(f"{where}: record {rid!r} has a negative caption, so its score must be "
                          f'{{"pos": p(T|V), "neg": p(Tneg|V)}}, got {score!r}')
     require_fields(record, ["label"], where)
-    label = record["label"]
-    if not isinstance(label, bool):
-        raise InputError(f"{where}: record {rid!r}: label must be true or false, got {label!r}")
+    label = pair_label(record["label"], where, rid)
     run.observe("pair", group, label, _number(score, "score", where, record))
     return True
 
@@ -191,10 +190,8 @@ def _observe_reasoning(run: ScoredRun, record: dict[str, Any], where: str, group
     rid = record.get("id", "<no id>")
     require_fields(reason, ["answer"], f"{where}: record {rid!r}: reason")
     choices = reason.get("choices")
-    answer = reason["answer"]
+    answer = choice_index(reason, where, rid)
     n_choices = len(choices) if isinstance(choices, list) else None
-    if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < (n_choices or answer + 1):
-        raise InputError(f"{where}: record {rid!r}: reason.answer must index the choices, got {answer!r}")
     scores, predicted = record.get("reason_scores"), record.get("reason_pred")
     if scores is not None:
         if not isinstance(scores, list) or not scores or (n_choices is not None and len(scores) != n_choices):

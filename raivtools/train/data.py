@@ -17,7 +17,7 @@ import numpy as np
 from raivtools.io.errors import InputError
 from raivtools.io.records import require_fields
 from raivtools.io.store import ArrayStore
-from raivtools.schema import SPLIT_NAMES
+from raivtools.schema import SPLIT_NAMES, choice_index, pair_label, shown
 
 #: what each task reads: "pairs" (RAIV True/False), "reason" (RAIV 3-way reasoning), "video-text" (captions with
 #: optional hard negatives), "tsp" (SRL records, pairs mined every epoch), "itm" (captions, matched and mismatched
@@ -83,41 +83,25 @@ def text_field(record: dict[str, Any], name: str, where: str) -> str:
     value = record[name]
     if not isinstance(value, str):
         raise InputError(f"{where}: record {record.get('id', '<no id>')!r}: {name!r} must be a string, "
-                         f"got {_shown(value)}")
+                         f"got {shown(value)}")
     return value
 
 
 def _label(record: dict[str, Any], where: str, required: bool) -> float | None:
-    """1.0 / 0.0 of the JSON boolean ``label`` (as ``raiv report`` reads it); None for an unlabelled record that
-    is only scored. ``"false"`` or 0 would otherwise train as whatever ``bool()`` makes of it."""
+    """1.0 / 0.0 of the record's boolean ``label``; None for an unlabelled record that is only scored."""
     if required:
         require_fields(record, ("label",), where)
     label = record.get("label")
     if label is None and not required:
         return None
-    if not isinstance(label, bool):
-        raise InputError(f"{where}: record {record.get('id', '<no id>')!r}: label must be true or false, "
-                         f"got {_shown(label)}")
-    return float(label)
+    return float(pair_label(label, where, record.get("id", "<no id>")))
 
 
 def _answer(record: dict[str, Any], reason: dict[str, Any], where: str, required: bool) -> int | None:
-    """The index of the right reasoning choice (as ``raiv report`` reads it); None when a record that is only
-    scored has none. A string would otherwise match no choice and train every one as wrong."""
-    answer = reason.get("answer")
-    if answer is None and not required:
+    """The index of the right reasoning choice; None when a record that is only scored has none."""
+    if reason.get("answer") is None and not required:
         return None
-    if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(reason["choices"]):
-        found = _shown(answer) if "answer" in reason else "no 'answer'"
-        raise InputError(f"{where}: record {record.get('id', '<no id>')!r}: reason.answer must index the "
-                         f"{len(reason['choices'])} choices, got {found}")
-    return answer
-
-
-def _shown(value: Any) -> str:
-    """A found value for a message: its repr, cut short."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return choice_index(reason, where, record.get("id", "<no id>"))
 
 
 def _media_id(record: dict[str, Any], side: str, where: str) -> str:
