@@ -229,7 +229,7 @@ def load_data(config: TrainConfig, task: str, features: FeatureSource) -> TrainD
         return _itm_data(config, train_located, val_located, features)
     _, examples = examples_for(task, train_located, labelled=True)
     examples, problems = usable(examples, features)
-    warn_left_out("training", train_located, problems, "trained on the rest")
+    warn_left_out("training", train_located, problems)
     val_skipped = check_validation(task, val_located, features)
     return TrainData(examples, val_located, len(problems), val_skipped=val_skipped)
 
@@ -263,15 +263,16 @@ def check_validation(task: str, val_located: list, features: FeatureSource) -> i
     else:
         _, examples = examples_for(task, val_located, labelled=True)
     _, problems = usable(examples, features)
-    warn_left_out("validation", val_located, problems, "validated on the rest")
+    warn_left_out("validation", val_located, problems)
     return len(problems)
 
 
-def warn_left_out(what: str, located: list, problems: dict[int, str], consequence: str, shown: int = 3) -> None:
-    """One warning with how many ``located`` records have no features, naming the first few by file:line and id
-    (``problems``: {position in ``located``: why}, as :func:`usable` gives)."""
+def warn_left_out(what: str, located: list, problems: dict[int, str], shown: int = 3) -> None:
+    """One warning with how many ``located`` (``what``: training or validation) records have no features, naming
+    the first few by file:line and id (``problems``: {position in ``located``: why}, as :func:`usable` gives)."""
     if not problems:
         return
+    consequence = "trained on the rest" if what == "training" else "validated on the rest"
     named = []
     for index, reason in list(problems.items())[:shown]:
         name, line, record = located[index]
@@ -315,7 +316,7 @@ def _warn_itm_left_out(what: str, matcher, located: list, features: FeatureSourc
     examples); returns how many they are."""
     captions = [Example(index, (media_id,), caption) for index, media_id, caption in matcher.items]
     problems = usable(captions, features)[1]
-    warn_left_out(what, located, problems, "trained on the rest" if what == "training" else "validated on the rest")
+    warn_left_out(what, located, problems)
     return len(problems)
 
 
