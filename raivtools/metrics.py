@@ -6,7 +6,8 @@ Every accuracy here is a fraction in [0, 1] (the report turns it into a percenta
 Ties and the 0.5 threshold are decided the strict way, like ARO and VL-CheckList: a positive caption scored
 *equal* to its negative is wrong, a p(true) of exactly 0.5 predicts neither True nor False (wrong either
 way), and a multiple-choice answer tied with another choice for the top score is wrong. A model that cannot
-tell two things apart gets no credit for it.
+tell two things apart gets no credit for it. R@K and MdR take the ranks as given; ``raiv score`` makes them
+the same way (a candidate scored equal to the true match, or NaN, counts as ranked above it).
 """
 
 from __future__ import annotations

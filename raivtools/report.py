@@ -23,7 +23,7 @@ import orjson
 from raivtools import metrics
 from raivtools.io.errors import InputError
 from raivtools.io.records import iter_located, require_fields
-from raivtools.schema import choice_index, pair_label
+from raivtools.schema import choice_index, pair_label, shown
 
 #: the group value of a record that lacks the ``--by`` field
 MISSING = "(none)"
@@ -116,6 +116,7 @@ class ScoredRun:
     used: int = 0  # records that contributed to at least one metric
     not_used: Counter = field(default_factory=Counter)  # reason -> records (a record may have several)
     observations: dict[str, Observations] = field(default_factory=dict)  # family -> observations
+    ids: set[str] = field(default_factory=set)  # the ids of the records used
 
     def observe(self, family: str, group: tuple[str, ...], *values: Any) -> None:
         self.observations.setdefault(family, Observations()).add(group, *values)
@@ -202,8 +203,11 @@ def _observe_reasoning(run: ScoredRun, record: dict[str, Any], where: str, group
         run.observe("reason", group, metrics.choice_correct(values, answer))
         return True
     if predicted is not None:
-        if isinstance(predicted, bool) or not isinstance(predicted, int):
-            raise InputError(f"{where}: record {rid!r}: reason_pred must be a choice index, got {predicted!r}")
+        # an index past the choices (a 1-based prediction, say) would otherwise just count as wrong
+        limit = math.inf if n_choices is None else n_choices
+        if isinstance(predicted, bool) or not isinstance(predicted, int) or not 0 <= predicted < limit:
+            among = "" if n_choices is None else f" among {n_choices} choices (0-based)"
+            raise InputError(f"{where}: record {rid!r}: reason_pred must be a choice index{among}, got {predicted!r}")
         run.observe("reason", group, predicted == answer)
         return True
     run.not_used["reasoning without reason_scores"] += 1
@@ -239,9 +243,23 @@ def read_scored_run(path: str, name: str, by: Sequence[str]) -> ScoredRun:
                        _observe_ranks(run, record, where, group)]
         if any(contributed):
             run.used += 1
+            run.ids.add(str(record.get("id")))
         elif sum(run.not_used.values()) == reasons_before:
             run.not_used["no score of any kind"] += 1
     return run
+
+
+def record_set_warnings(runs: Sequence[ScoredRun]) -> list[str]:
+    """One line per run whose used records are not those of the first run: side by side, its numbers are
+    over other records (another split, or records one run could not score), which the n column alone does not
+    show when the counts happen to agree."""
+    lines = []
+    for run in runs[1:]:
+        only_here, only_first = len(run.ids - runs[0].ids), len(runs[0].ids - run.ids)
+        if only_here or only_first:
+            lines.append(f"{run.name} and {runs[0].name} used different records ({only_here} ids only in "
+                         f"{run.name}, {only_first} only in {runs[0].name}): their columns are not comparable")
+    return lines
 
 
 # Tables ----------------------------------------------------------------------------------------------------
@@ -253,6 +271,7 @@ class Cell:
 
     value: float  # nan when the run has no record in the row
     n: int  # records behind the value
+    groups: int | None = None  # "avg" rows: the groups with a value, which the average is taken over
 
 
 @dataclass(frozen=True)
@@ -275,9 +294,12 @@ def _sort_key(by: Sequence[str], group: tuple[str, ...]) -> tuple:
             key.append((0, float(order.index(value)), ""))
         else:
             try:
-                key.append((1, float(value), ""))
+                number = float(value)
             except ValueError:
-                key.append((2, 0.0, value))
+                number = math.nan
+            # the value breaks ties ("1" and "1.0"), and nan/inf sort as words: the groups come from a set, so
+            # any key that does not order them totally would make the order depend on PYTHONHASHSEED
+            key.append((1, number, value) if math.isfinite(number) else (2, 0.0, value))
     return tuple(key)
 
 
@@ -294,11 +316,16 @@ def build_rows(runs: Sequence[ScoredRun], by: Sequence[str]) -> list[Row]:
         per_group = [tuple(_cell(spec, o, g) for o in observed) for g in groups]
         rows += [Row(spec, "group", g, cells) for g, cells in zip(groups, per_group)]
         if len(groups) > 1 and spec.averaged:
-            averages = tuple(Cell(metrics.macro_average(c[i].value for c in per_group), len(o.groups))
-                             for i, o in enumerate(observed))
-            rows.append(Row(spec, "avg", (), averages))
+            rows.append(Row(spec, "avg", (), tuple(_average(per_group, i, o) for i, o in enumerate(observed))))
         rows.append(Row(spec, "all", (), tuple(_cell(spec, o, None) for o in observed)))
     return rows
+
+
+def _average(per_group: list[tuple[Cell, ...]], run: int, observed: Observations) -> Cell:
+    """One run's macro average over the groups; ``groups`` counts the groups it has a value in."""
+    cells = [cells[run] for cells in per_group]
+    present = sum(1 for cell in cells if cell.n)
+    return Cell(metrics.macro_average(cell.value for cell in cells), len(observed.groups), present)
 
 
 def _cell(spec: MetricSpec, observed: Observations, group: tuple[str, ...] | None) -> Cell:
@@ -329,7 +356,8 @@ def _text_matrix(runs: Sequence[ScoredRun], rows: Sequence[Row], by: Sequence[st
         counts = sorted({c.n for c in row.cells})
         n = str(counts[0]) if len(counts) == 1 else "/".join(str(c.n) for c in row.cells)
         if row.kind == "avg":  # runs averaged over different numbers of groups are not comparable: say so
-            n = "" if len(counts) == 1 else f"{n} groups"
+            groups = [str(c.groups) for c in row.cells]
+            n = "" if len(set(groups)) == 1 else "/".join(groups) + " groups"
         matrix.append([row.spec.label, *map(_one_line, _group_cells(row, max(len(by), 1))), *values, n])
     return matrix
 
@@ -386,7 +414,8 @@ def _render_json(runs: Sequence[ScoredRun], rows: Sequence[Row], by: Sequence[st
         "rows": [{
             "metric": row.spec.key, "label": row.spec.label, "unit": row.spec.unit, "row": row.kind,
             "group": dict(zip(by, row.group)),
-            "values": {run.name: {"value": _plain(_shown(row.spec, c.value)), "n": c.n}
+            "values": {run.name: {"value": _plain(_shown(row.spec, c.value)), "n": c.n,
+                                  **({} if c.groups is None else {"groups": c.groups})}
                        for run, c in zip(runs, row.cells)},
         } for row in rows],
     }
@@ -464,6 +493,9 @@ def read_training_log(run_dir: str | Path, name: str | None = None) -> TrainingL
         if record.get("event") != "epoch":
             continue
         require_fields(record, ["epoch"], f"{file}:{line}")
+        if not isinstance(record.get("val") or {}, dict):
+            raise InputError(f"{file}:{line}: 'val' must be an object of validation metrics, "
+                             f"got {shown(record['val'])}")
         by_epoch[int(_number(record["epoch"], "epoch", f"{file}:{line}", record))] = record
     epochs = sorted(by_epoch)
     loss = [by_epoch[e].get("train_loss") for e in epochs]

@@ -37,6 +37,10 @@ from raivtools.train.data import (
 )
 
 
+#: the fields ``raiv score`` writes (and so owns: a rescored record loses its old values)
+SCORE_FIELDS = ("score", "reason_scores", "reason_pred", "rank_t2v", "rank_v2t", "selected_frames")
+
+
 def autocast_context(device, precision: str):
     """``torch.autocast`` for bf16/fp16, a no-op for fp32."""
     import torch
@@ -107,7 +111,16 @@ def examples_for_scoring(input_kind: str, located: Sequence[tuple[str, int, dict
 
 def attach_scores(records: Sequence[dict[str, Any]], examples: Sequence[Example], predictions: dict[str, np.ndarray],
                   problems: dict[int, str], start_index: int = 0) -> None:
-    """Writes scores onto ``records`` in place (see the module docstring for the fields)."""
+    """Writes scores onto ``records`` in place (see the module docstring for the fields).
+
+    Score fields a record already has (from scoring it with another run) are dropped first, so no stale
+    rank or reasoning score is reported as this run's; records that arrive with ``status: error`` are left as
+    they are.
+    """
+    for record in records:
+        if record.get("status") != "error":
+            for name in SCORE_FIELDS:
+                record.pop(name, None)
     reason_scores: dict[int, dict[int, float]] = {}
     for example, score, neg in zip(examples, predictions["score"], predictions["neg_score"]):
         record = records[example.index - start_index]
@@ -194,6 +207,9 @@ def ranks_from_similarity(similarity, own) -> tuple[np.ndarray, np.ndarray]:
 
     rank_t2v[i] = 1 + #videos j != own[i] with sim[i, j] >= sim[i, own[i]];
     rank_v2t[i] = 1 + #texts k of another video with sim[k, own[i]] >= sim[i, own[i]].
+
+    A NaN similarity (a model that overflowed) is pessimistic too: a NaN competitor counts as ranked above,
+    and a NaN own score ranks last.
     """
     import torch
 
@@ -203,10 +219,11 @@ def ranks_from_similarity(similarity, own) -> tuple[np.ndarray, np.ndarray]:
     own_score = similarity[rows, own]
     not_own = torch.ones_like(similarity, dtype=torch.bool)
     not_own[rows, own] = False
-    rank_t2v = 1 + ((similarity >= own_score[:, None]) & not_own).sum(dim=1)
+    # "not strictly below" rather than ">=": every comparison with NaN is False, which would rank a NaN first
+    rank_t2v = 1 + (~(similarity < own_score[:, None]) & not_own).sum(dim=1)
     column_of_own = similarity[:, own].t()  # [i, k] = sim[k, own[i]]
     other_video = own[None, :] != own[:, None]
-    rank_v2t = 1 + ((column_of_own >= own_score[:, None]) & other_video).sum(dim=1)
+    rank_v2t = 1 + (~(column_of_own < own_score[:, None]) & other_video).sum(dim=1)
     return rank_t2v.numpy(), rank_v2t.numpy()
 
 

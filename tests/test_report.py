@@ -117,6 +117,34 @@ def test_crossed_groups_in_paper_order(tmp_path):
                       ("zzz", "test")]
 
 
+def test_group_order_is_total_whatever_the_input_order():
+    # the groups come from a set, so an order that leaves ties ("1" and "1.0") or nan keys to the input order
+    # changes with PYTHONHASHSEED from one run to the next
+    groups = [("1.0",), ("nan",), ("2",), ("1",), ("inf",), ("b",), (report.MISSING,)]
+    orders = {tuple(sorted(g, key=lambda x: report._sort_key(["rounds"], x))) for g in (groups, groups[::-1])}
+    assert orders == {(("1",), ("1.0",), ("2",), ("b",), ("inf",), ("nan",), (report.MISSING,))}
+
+
+def test_avg_row_flags_runs_averaged_over_different_numbers_of_groups(tmp_path):
+    a = write_jsonl(tmp_path / "a.jsonl", [caption("c1", "action", 0.9, 0.1), caption("c2", "action", 0.9, 0.1),
+                                           caption("c3", "object", 0.1, 0.9)])
+    b = write_jsonl(tmp_path / "b.jsonl", [caption(f"c{i}", "action", 0.9, 0.1) for i in range(3)])
+    runs = [report.read_scored_run(str(p), p.stem, ["neg_type"]) for p in (a, b)]
+    rows = report.build_rows(runs, ["neg_type"])
+    text = report.render(runs, rows, ["neg_type"], "table")
+    avg_line = next(line.split() for line in text.splitlines() if "AARO acc " in line and " avg " in line)
+    assert avg_line[-4:] == ["50.00", "100.00", "2/1", "groups"]  # 3 records each, but 2 groups against 1
+    document = json.loads(report.render(runs, rows, ["neg_type"], "json"))
+    avg_row = next(r for r in document["rows"] if r["metric"] == "aaro_acc" and r["row"] == "avg")
+    assert avg_row["values"] == {"a": {"value": 50.0, "n": 3, "groups": 2}, "b": {"value": 100.0, "n": 3, "groups": 1}}
+    same_groups = [report.read_scored_run(str(a), "a", ["neg_type"]),
+                   report.read_scored_run(str(write_jsonl(tmp_path / "c.jsonl", [caption("c1", "action", 0.9, 0.1),
+                                                                             caption("c3", "object", 0.1, 0.9)])),
+                                          "c", ["neg_type"])]
+    text = report.render(same_groups, report.build_rows(same_groups, ["neg_type"]), ["neg_type"], "table")
+    assert "groups" not in text  # 3 and 2 records, but both over the same 2 groups
+
+
 def test_group_value_of_nested_and_non_string_fields():
     record = {"left": {"kind": "image"}, "label": True, "n": 3, "none": None}
     assert report.group_value(record, "left.kind") == "image"
@@ -213,6 +241,8 @@ def test_unicode_names_and_groups_stay_aligned(tmp_path):
     ({"id": "x", "reason": {"choices": ["a", "b"], "answer": 1}, "reason_scores": [0.1, 0.2, 0.3]},
      "reason_scores must be one number per choice"),
     ({"id": "x", "reason": {"choices": ["a", "b"], "answer": 5}, "reason_pred": 1}, "reason.answer must index"),
+    ({"id": "x", "reason": {"choices": ["a", "b", "c"], "answer": 2}, "reason_pred": 3},
+     "reason_pred must be a choice index among 3 choices (0-based), got 3"),
     ({"id": "x", "negative": "a cat", "score": 0.4}, 'its score must be {"pos"'),
     ({"id": "x", "score": 0.4}, "m.jsonl:1: record 'x' has no 'label' field"),
 ])
@@ -269,6 +299,9 @@ def test_training_log_errors(tmp_path):
         report.read_training_log(tmp_path)
     (tmp_path / "metrics.jsonl").write_text('{"event": "epoch", "epoch": 0}\n{"event": "epoch", "epo')
     with pytest.raises(InputError, match="metrics.jsonl:2: malformed JSON"):
+        report.read_training_log(tmp_path)
+    write_jsonl(tmp_path / "metrics.jsonl", [{"event": "epoch", "epoch": 0}, {"event": "epoch", "epoch": 1, "val": [1]}])
+    with pytest.raises(InputError, match="metrics.jsonl:2: 'val' must be an object"):
         report.read_training_log(tmp_path)
 
 

@@ -36,12 +36,14 @@ def main(inputs: tuple[str, ...], names: tuple[str, ...], by: tuple[str, ...], f
       reasoning acc@1   records with `reason` and `reason_scores` (or `reason_pred`); a tie for top is wrong
       AARO acc          records with `score: {"pos", "neg"}`: pos scored above neg, ties wrong (NAVERO Eq. 5)
       AARO acc_hat      half for pos > 0.5, half for neg < 0.5, over 2N (NAVERO Eq. 6)
-      t2v/v2t R@1/5/10, R avg, MdR   records with `rank_t2v` / `rank_v2t` (1-based rank of the true match)
+      t2v/v2t R@1/5/10, R avg, MdR   records with `rank_t2v` / `rank_v2t` (1-based rank of the true match;
+                        raiv score ranks a tie pessimistically, so R@K and MdR are never optimistic on ties)
 
     With --by, each metric gets a row per group, an `avg` row (the unweighted mean over groups, the papers'
     "Avg") and an `all` row (pooled over every record). Percentages in text tables have two decimals; CSV and
     JSON carry the unrounded numbers. Records with `status: error` or without the scores a metric needs are
-    counted per reason on stderr, never dropped silently. Writes the table to stdout and nothing else.
+    counted per reason on stderr, never dropped silently, and a warning says when runs side by side used
+    different records (by id). Writes the table to stdout and nothing else.
 
     --plot draws the training curves of each --run directory (its metrics.jsonl) into a PNG; with --plot and
     no INPUTS, only the plot is made (stdin is not read).
@@ -56,7 +58,7 @@ def main(inputs: tuple[str, ...], names: tuple[str, ...], by: tuple[str, ...], f
     """
     from raivtools import report
     from raivtools.io.errors import InputError
-    from raivtools.io.report import log
+    from raivtools.io.report import log, warn
 
     if transpose and fmt not in ("table", "markdown"):
         raise InputError(f"--transpose applies to --format table or markdown, not {fmt}")
@@ -74,6 +76,8 @@ def main(inputs: tuple[str, ...], names: tuple[str, ...], by: tuple[str, ...], f
         _plot(plot, run_dirs)
     for run in runs:
         log(report.describe_run(run))
+    for line in report.record_set_warnings(runs):
+        warn(line)
     rows = report.build_rows(runs, by)
     if not rows:
         log("raiv report: no scored records: nothing to tabulate")
@@ -98,7 +102,7 @@ def _run_names(paths: list[str], names: tuple[str, ...]) -> list[str]:
 def _plot(out: str, run_dirs: tuple[str, ...]) -> None:
     from raivtools import report
     from raivtools.io.errors import InputError
-    from raivtools.io.report import log
+    from raivtools.io.report import log, warn
 
     logs = [report.read_training_log(d) for d in run_dirs]
     seen = [log_.name for log_ in logs]
@@ -107,5 +111,8 @@ def _plot(out: str, run_dirs: tuple[str, ...]) -> None:
             log_.name = run_dir  # two runs named alike: the path as given tells them apart
     if not any(log_.epochs for log_ in logs):
         raise InputError(f"no epoch lines in the metrics.jsonl of {', '.join(run_dirs)}: nothing to plot")
+    for log_, run_dir in zip(logs, run_dirs):
+        if not log_.epochs:  # drawn as nothing: say so rather than leave it out of the legend unexplained
+            warn(f"{run_dir}: no epoch lines in metrics.jsonl (no epoch finished yet?): not drawn")
     panels = report.plot_curves(logs, out)
     log(f"raiv report: wrote {out} ({len(logs)} runs; panels: {', '.join(panels)})")

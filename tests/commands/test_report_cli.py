@@ -48,6 +48,19 @@ def test_reads_stdin_and_is_deterministic(raiv, tmp_path):
     assert "1 status error" in first.stderr and "1 no score of any kind" in first.stderr
 
 
+def test_warns_when_runs_used_different_records(raiv, tmp_path):
+    vanilla, navero = table2_runs(tmp_path)
+    result = raiv("report", vanilla, navero)
+    assert result.returncode == 0 and "warning" not in result.stderr
+    # as many records as vanilla, so the n column cannot tell: one is another record, one failed to score
+    other = write_jsonl(tmp_path / "other.jsonl", [caption("c1", "action", 0.9, 0.1), caption("c9", "action", 0.9, 0.1),
+                                                   {**caption("c3", "attribute", 0.9, 0.1), "status": "error"}])
+    result = raiv("report", vanilla, other)
+    assert result.returncode == 0, result.stderr
+    assert "warning: other and vanilla used different records (1 ids only in other, 2 only in vanilla)" in result.stderr
+    assert "warning" not in result.text
+
+
 def test_names_must_match_inputs_and_be_unique(raiv, tmp_path):
     vanilla, navero = table2_runs(tmp_path)
     result = raiv("report", vanilla, navero, "--name", "only-one")
@@ -109,6 +122,16 @@ def test_plot_from_two_run_dirs_without_reading_stdin(raiv, tmp_path):
     assert result.returncode == 0, result.stderr
     assert out.read_bytes()[:4] == b"\x89PNG" and result.stdout == b""
     assert "panels: loss, aaro_acc, pair_acc" in result.stderr
+
+
+def test_plot_warns_about_a_run_without_epochs(raiv, tmp_path):
+    pytest.importorskip("matplotlib")
+    write_run(tmp_path / "done", [0.9, 0.7], [0.5, 0.6])
+    write_run(tmp_path / "started", [], [])
+    out = tmp_path / "curves.png"
+    result = raiv("report", "--plot", out, "--run", tmp_path / "done", "--run", tmp_path / "started")
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {tmp_path / 'started'}: no epoch lines" in result.stderr and result.stdout == b""
 
 
 def test_plot_option_errors(raiv, tmp_path):

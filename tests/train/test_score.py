@@ -31,6 +31,35 @@ def test_attach_scores_writes_the_contract_fields():
     assert records[4] == {"id": "x", "statement": "s", "status": "error", "error": "no features for 'm9'"}
 
 
+def test_rescoring_drops_the_score_fields_of_the_previous_run():
+    # scored before with --task retrieval by another run: its ranks must not pass as this run's
+    records = [{"id": "v", "caption": "c", "score": 0.99, "rank_t2v": 1, "rank_v2t": 1, "selected_frames": [0]},
+               {"id": "p", "statement": "s", "label": True, "score": 0.9, "reason": {"choices": ["a"], "answer": 0},
+                "reason_scores": [0.9], "reason_pred": 0},
+               {"id": "e", "caption": "c", "status": "error", "error": "upstream", "score": 0.5}]
+    attach_scores(records, [Example(0, ("v",), "c")], {"score": np.array([0.2]), "neg_score": np.array([np.nan])},
+                  {1: "no features for 'p'"})
+    assert records[0] == {"id": "v", "caption": "c", "score": 0.2}
+    assert records[1] == {"id": "p", "statement": "s", "label": True, "reason": {"choices": ["a"], "answer": 0},
+                          "status": "error", "error": "no features for 'p'"}
+    assert records[2]["score"] == 0.5  # an upstream error passes through untouched
+
+
+def test_nan_similarities_rank_pessimistically():
+    import torch
+
+    from raivtools.score import ranks_from_similarity
+
+    nan = math.nan
+    similarity = torch.tensor([[nan, 0.5, 0.2], [0.1, 0.9, 0.3], [0.2, nan, 0.8]])
+    rank_t2v, rank_v2t = ranks_from_similarity(similarity, [0, 1, 2])
+    # text 0's own score is NaN: last; text 2's NaN competitor (video 1) counts as ranked above
+    assert rank_t2v.tolist() == [3, 1, 2]
+    # video 0's own caption is NaN: last; video 1 has a NaN competitor caption (text 2)
+    assert rank_v2t.tolist() == [3, 2, 1]
+    assert [r.tolist() for r in ranks_from_similarity(torch.full((3, 3), 0.5), [0, 1, 2])] == [[3, 3, 3]] * 2
+
+
 def test_validation_metrics_hand_values():
     records = [
         {"label": True, "score": 0.9}, {"label": False, "score": 0.6}, {"label": True, "score": 0.7},
