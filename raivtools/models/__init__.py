@@ -26,7 +26,8 @@ A model is a ``torch.nn.Module`` subclass of ``VisionLanguageModel`` with:
 - ``head_prefixes``: parameter-name prefixes of the task head, trained with a larger learning rate
   (METER uses 10x for the head).
 
-The batch (made by :class:`raivtools.train.data.Collator`; every entry a tensor, on the model's device)
+The batch (made by :class:`raivtools.train.data.Collator`, then :func:`raivtools.train.data.move_batch`:
+every entry a tensor, on the model's device)
 -----------------------------------------------------------------------------------------------------
 =============  ==================  ==================================================================
 key            dtype, shape        meaning

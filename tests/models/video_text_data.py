@@ -12,7 +12,7 @@ import torch
 
 from raivtools.io.store import ArrayStore, shard_name
 from raivtools.models.layers import TextTokenizer
-from raivtools.train.data import Collator, FeatureSource, examples_for, token_source
+from raivtools.train.data import Collator, FeatureSource, examples_for, move_batch, token_source
 from tests.train.conftest import TINY, World
 
 __all__ = ["TINY", "World", "single_thread", "tiny_config", "world_store", "collator_for", "world_batches",
@@ -90,7 +90,7 @@ def world_batches(model, store: Path, world: World, batch_size: int = 8, seed: i
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(examples))
     collate = collator_for(model, store)
-    batches = [collate([examples[i] for i in order[start:start + batch_size]], rng)
+    batches = [move_batch(collate([examples[i] for i in order[start:start + batch_size]], rng), "cpu")
                for start in range(0, len(order) - batch_size + 1, batch_size)]
     return compact_ids(batches) if model.config.vocab_size == TINY_VOCAB else batches
 

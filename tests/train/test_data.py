@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from raivtools.io.errors import InputError
+from raivtools.io.store import ArrayStore, shard_name
 from raivtools.models.layers import TextTokenizer
 from raivtools.train.data import (
     Collator,
+    Example,
     FeatureSource,
     bucketed_batches,
     examples_for,
+    move_batch,
     sample_frame_indices,
+    sample_frame_indices_of,
     shard_batches,
     usable,
 )
@@ -75,6 +80,50 @@ def test_frame_sampling_per_interval():
         picked = sample_frame_indices(12, 4, rng)
         assert [lo <= p < lo + 3 for p, lo in zip(picked, (0, 3, 6, 9))] == [True] * 4
 
+
+
+@pytest.mark.parametrize("wanted", [1, 4, 5])
+def test_frame_sampling_of_a_batch_draws_what_a_call_each_would(wanted):
+    counts = [1, 3, 4, 5, 6, 9, 12, 16, 17, 33, 4, 100]
+    one_by_one, together = np.random.default_rng(7), np.random.default_rng(7)
+    expected = [sample_frame_indices(count, wanted, one_by_one) for count in counts]
+    got = sample_frame_indices_of(counts, wanted, together)
+    assert [g.tolist() for g in got] == [e.tolist() for e in expected]
+    assert together.random() == one_by_one.random()  # the generator is left where the calls leave it
+    middle = sample_frame_indices_of(counts, wanted, None)
+    assert [m.tolist() for m in middle] == [sample_frame_indices(c, wanted, None).tolist() for c in counts]
+    assert sample_frame_indices_of([2, 3], 4, np.random.default_rng(0))[1].tolist() == [0, 1, 2]
+
+
+def _store_of(path, arrays):
+    ArrayStore.create(path, meta={"kind": "features"}).write_shard(shard_name(0), {k: {"frames": v} for k, v in arrays.items()})
+    return FeatureSource(str(path))
+
+
+@pytest.mark.parametrize("pixels", [False, True])
+def test_collator_frames_are_each_inputs_sampled_frames_padded(tmp_path, pixels):
+    rng = np.random.default_rng(0)
+    shape = (6, 5, 3) if pixels else (8,)
+    arrays = {f"v{c}": (rng.integers(0, 256, (c, *shape), dtype=np.uint8) if pixels else
+                        rng.normal(size=(c, *shape)).astype(np.float16)) for c in (1, 3, 6, 11)}
+    features = _store_of(tmp_path / "f", arrays)
+    media = [("v1", "v11"), ("v6", "v3"), ("v11", "v11"), ("v3", "v1")]
+    examples = [Example(index=i, media=m, text="ü " * i, label=1.0) for i, m in enumerate(media)]
+    batch = Collator(features, TextTokenizer(32), 4, 2)(examples, np.random.default_rng(3))
+    drawn = np.random.default_rng(3)
+    assert batch["frames"].dtype == (torch.uint8 if pixels else torch.float16)  # the store's, until moved
+    assert move_batch(batch, "cpu")["frames"].dtype == (torch.uint8 if pixels else torch.float32)
+    assert batch["frames"].shape == (4, 2, 4, *shape)
+    for b, pair in enumerate(media):
+        for v, media_id in enumerate(pair):
+            picked = sample_frame_indices(len(arrays[media_id]), 4, drawn)
+            n = len(picked)
+            assert batch["frame_mask"][b, v].tolist() == [True] * n + [False] * (4 - n)
+            np.testing.assert_array_equal(batch["frames"][b, v, :n].numpy(), arrays[media_id][picked])
+            assert not batch["frames"][b, v, n:].any()
+    lengths = batch["text_mask"].sum(1).tolist()
+    assert lengths == [2, 3, 4, 5]  # start, one "ü" a record, end
+    assert batch["text_ids"][0].tolist()[:2] == [49406, 49407] and not batch["text_ids"][0, 2:].any()
 
 def test_bucketed_batches_cover_every_example_once_and_group_lengths():
     lengths = list(np.random.default_rng(0).integers(3, 60, size=203))
