@@ -12,7 +12,10 @@ What each record gets (the report relies on exactly this):
   are ranked pessimistically (an equal score counts as ranked above);
 - models that choose frames (``videodistill``): ``"selected_frames"``, the stored frame numbers the model
   picked for the caption;
-- records whose media have no features: ``"status": "error"`` and ``"error"``, no score.
+- records whose media have no features: ``"status": "error"`` and ``"error"``, no score;
+- records the model gave a NaN score (NaN features, or a model that overflowed): ``"status": "error"`` and
+  ``"error"`` instead of the scores (written as null, they would read as "not scored" and drop out of the
+  report's accuracies unexplained).
 - records that arrive with ``"status": "error"`` (an upstream command failed on them): nothing; they pass
   through untouched.
 """
@@ -20,6 +23,7 @@ What each record gets (the report relies on exactly this):
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -142,6 +146,19 @@ def attach_scores(records: Sequence[dict[str, Any]], examples: Sequence[Example]
         record = records[index - start_index]
         record["status"] = "error"
         record["error"] = reason
+
+
+def flag_not_finite(record: dict[str, Any]) -> None:
+    """Turns a record whose scores are not all finite into ``status: error`` (see the module docstring)."""
+    score = record.get("score")
+    values = [*(score.values() if isinstance(score, dict) else [score]), *record.get("reason_scores", ())]
+    if all(value is None or math.isfinite(value) for value in values):
+        return
+    for name in SCORE_FIELDS:
+        record.pop(name, None)
+    record["status"] = "error"
+    record["error"] = ("the model scored it NaN: check its features for NaN/inf (raiv encode at fp16 can overflow),"
+                       " or score at --precision fp32")
 
 
 def retrieval_ranks(model, examples: Sequence[Example], collate: Collator, batch_size: int, device,
@@ -345,6 +362,7 @@ def run_score(inputs: Sequence[str], run_dir: str, which: str, features_dir: str
             else:
                 scored = _sharded(score, located, dist)
             for record in scored:
+                flag_not_finite(record)
                 summary.add(record)
                 writer.write(record)
     if dist.is_main:

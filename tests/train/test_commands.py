@@ -248,3 +248,19 @@ def test_a_device_this_machine_lacks_exits_2(pair_files, feature_store, tmp_path
         result = CliRunner().invoke(train_main, [str(pair_files["train"]), "--features", str(feature_store), "--arch",
                                                  "raiv-late", "--out", str(tmp_path / device), "--device", device])
         assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_score_flags_nan_scores_as_errors(late_run, tmp_path, world):
+    from tests.train.conftest import write_feature_store
+
+    test = world.pair_records(4, "test", seed=11)
+    broken = dict(world.features)
+    broken[test[2]["left"]["id"]] = np.full_like(broken[test[2]["left"]["id"]], np.nan)  # an fp16 overflow
+    store = write_feature_store(tmp_path / "nan-feats", broken)
+    path = write_jsonl(tmp_path / "test.jsonl", test)
+    result = invoke(score_main, [path, "--run", late_run, "--features", store])
+    assert result.exit_code == 0, result.stderr
+    scored = records_of(result)
+    assert scored[2]["status"] == "error" and "NaN" in scored[2]["error"] and "score" not in scored[2]
+    assert all(isinstance(scored[i]["score"], float) for i in (0, 1, 3))
+    assert "4 records: 3 ok, 1 error" in result.stderr
