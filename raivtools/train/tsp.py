@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from raivtools.io.errors import InputError
+from raivtools.io.report import warn
 from raivtools.train.data import Example, FeatureSource, examples_for, usable
 
 SAMPLINGS = ("cond", "rand")
@@ -36,7 +37,8 @@ class PairMiner:
     Args:
         srl_records: media records with ``srl`` and ``objects`` (and ``video`` or ``image``).
         sampling: ``cond`` (partners share an object) or ``rand``.
-        pairs_per_item: pairs per item and epoch (the paper retrieves one partner per instance).
+        pairs_per_item: statements per item and epoch (the paper retrieves one partner per instance), rounded up
+            to an even number in all: they come as True/False couples.
     """
 
     rng_name = "tsp"  # each epoch's pairs are drawn from rng_for(seed, rng_name, epoch)
@@ -46,14 +48,23 @@ class PairMiner:
             raise InputError(f"--sampling {sampling!r}: choose cond or rand")
         check_tsp_available()
         from raivtools import pairs
-        from raivtools.pairs.generate import banned_objects
 
         self.pairs = pairs
         self.sampling = sampling
-        self.table = pairs.table_from_records(srl_records)
-        self.banned = banned_objects(self.table, pairs.PairsConfig())
+        self.records = srl_records
         self.templates = list(pairs.BUILTIN_TEMPLATES)
-        self.target = max(1, round(len(self.table) * pairs_per_item))
+        self._use(srl_records)
+        self.features_checked: FeatureSource | None = None
+        # statements come as True/False couples (NLVR2 balance), so an epoch has an even number of them
+        wanted = round(len(self.table) * pairs_per_item)
+        self.target = 2 * max(1, -(-wanted // 2)) if len(self.table) else 0
+
+    def _use(self, records: list[dict[str, Any]]) -> None:
+        """Mines from ``records`` from now on."""
+        from raivtools.pairs.generate import banned_objects
+
+        self.table = self.pairs.table_from_records(records)
+        self.banned = banned_objects(self.table, self.pairs.PairsConfig())
 
     def kinds(self) -> list[str]:
         """Pair kinds the media allow: im-im and vid-vid for one media kind, plus im-vid for both."""
@@ -64,13 +75,15 @@ class PairMiner:
         return kinds + (["vid-vid"] if VIDEO in present else [])
 
     def mine(self, rng: np.random.Generator) -> list[dict[str, Any]]:
-        """One epoch of pair records (make-pairs' format), drawn with ``rng``."""
+        """One epoch of pair records (make-pairs' format), drawn with ``rng``: ``target`` statements shared evenly by
+        the pair kinds, a kind's shortfall (one image only, no shared objects) going to the kinds after it."""
         py_rng = random.Random(int(rng.integers(2**63)))
         kinds = self.kinds()
         records: list[dict[str, Any]] = []
         items = list(range(len(self.table)))
         for number, kind in enumerate(kinds):
-            share = self.target // len(kinds) + (1 if number < self.target % len(kinds) else 0)
+            couples_left = (self.target - len(records)) // 2
+            share = 2 * -(-couples_left // (len(kinds) - number))
             config = self.pairs.SamplerConfig(kind=kind, sampling=self.sampling)
             sampler = self.pairs.PairSampler(self.table, items, config, self.banned, py_rng)
             instances = self.pairs.sample_instances(sampler, self.templates, share, py_rng, balanced=True,
@@ -81,7 +94,32 @@ class PairMiner:
         return records
 
     def examples(self, rng: np.random.Generator, features: FeatureSource) -> list[Example]:
-        """This epoch's training examples: freshly mined pairs whose media have features."""
+        """This epoch's training examples: freshly mined pairs of media that have features.
+
+        Raises:
+            InputError: no pair can be mined (too few items, or none sharing an object for ``cond``).
+        """
+        self._check_features(features)
         mined = self.mine(rng)
+        if not mined:
+            raise InputError(f"--task tsp: no True/False pair can be mined from the {len(self.table)} training items "
+                             "with features: a pair needs two different videos or images, a fact of one that the "
+                             "other's annotations never mention and, for --sampling cond, an object they share; add "
+                             "records, give them 'objects', or pass --sampling rand")
         _, examples = examples_for("pairs", (("<tsp>", i + 1, r) for i, r in enumerate(mined)))
         return usable(examples, features)[0]
+
+    def _check_features(self, features: FeatureSource) -> None:
+        """Mines among the items with features only (a pair whose other side has none would be dropped after
+        mining, leaving its True or False twin alone); warns once how many are left out."""
+        if self.features_checked is features:
+            return
+        self.features_checked = features
+        missing = [(record, why) for record in self.records if (why := features.missing(str(record.get("id"))))]
+        if not missing:
+            return
+        first = "; ".join(f"record {record.get('id')!r}: {why}" for record, why in missing[:3])
+        warn(f"--task tsp: {len(missing)} of {len(self.records)} training records have no features and are left out "
+             f"of the mined pairs: {first}{'; ...' if len(missing) > 3 else ''}")
+        lacking = {id(record) for record, _ in missing}
+        self._use([record for record in self.records if id(record) not in lacking])
