@@ -15,6 +15,7 @@ semantic roles, one of the item's facts as a sentence with a fact the item does 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -97,8 +98,7 @@ class CaptionMatcher:
         for index, (name, line, record) in enumerate(records):
             require_fields(record, ("id", "caption"), f"{name}:{line}")
             self.items.append((index, str(record["id"]), text_field(record, "caption", f"{name}:{line}")))
-        if len({caption for _, _, caption in self.items}) < 2:
-            raise InputError("--task itm needs captioned records with at least two different captions")
+        self._check_mismatches()
         self.words = [set(WORD.findall(caption.lower())) for _, _, caption in self.items]
         self.hard_candidates = max(1, hard_candidates)
         with_roles = all("srl" in record and "objects" in record for _, _, record in records)
@@ -107,6 +107,18 @@ class CaptionMatcher:
         # item with a fact (the LR schedule's length comes from this)
         with_fact = sum(self.facts.has_fact(media_id) for _, media_id, _ in self.items) if self.facts else 0
         self.target = 2 * len(self.items) + 2 * with_fact
+
+    def _check_mismatches(self) -> None:
+        """Every caption needs a mismatch: a different caption of another media item (COCO and VATEX give an item
+        several captions, and each of them matches it)."""
+        ids = Counter(media_id for _, media_id, _ in self.items)
+        captions = Counter(caption for _, _, caption in self.items)
+        both = Counter((media_id, caption) for _, media_id, caption in self.items)
+        for _, media_id, caption in self.items:
+            # other items' captions, less those that are this very caption
+            if len(self.items) - ids[media_id] - (captions[caption] - both[(media_id, caption)]) <= 0:
+                raise InputError("--task itm needs at least two different captions of two media items (ids): "
+                                 f"{caption!r} of {media_id!r} has no other item's caption to mismatch it with")
 
     def examples(self, rng: np.random.Generator, features: FeatureSource) -> list[Example]:
         """Each item with its own caption (label 1) and with another item's different caption (label 0); with
@@ -123,14 +135,15 @@ class CaptionMatcher:
         return usable(examples, features)[0]
 
     def _mismatch(self, position: int, rng: np.random.Generator) -> str:
-        """Another item's different caption (so the negative is a true mismatch), the most word-sharing one of
-        ``hard_candidates`` random draws: a caption that differs in one fact makes the fusion ground every word,
-        where a random one can often be told apart by the place alone."""
-        caption, words = self.items[position][2], self.words[position]
+        """Another item's different caption (so the negative is a true mismatch: never another caption of the same
+        media id), the most word-sharing one of ``hard_candidates`` random draws: a caption that differs in one fact
+        makes the fusion ground every word, where a random one can often be told apart by the place alone."""
+        _, media_id, caption = self.items[position]
+        words = self.words[position]
         best, best_overlap = None, -1
         for _ in range(self.hard_candidates):
             other = int(rng.integers(len(self.items)))
-            while self.items[other][2] == caption:
+            while self.items[other][2] == caption or self.items[other][1] == media_id:
                 other = int(rng.integers(len(self.items)))
             overlap = len(words & self.words[other])
             if overlap > best_overlap:

@@ -86,6 +86,22 @@ def test_mismatches_share_words_with_the_caption_when_asked(world, feature_store
     assert mean_overlap(16) < 3  # and never by its own caption
 
 
+def test_a_mismatch_is_never_another_caption_of_the_same_item(world, feature_store):
+    # COCO / VATEX: several captions per media id; each of them matches the item, so none may be its mismatch
+    records = [dict(record, caption=f"{record['caption']} {n}") for record in world.video_text_records("train")[:3]
+               for n in ("seen", "shown", "filmed")]
+    examples = CaptionMatcher(located(records), hard_candidates=4).examples(rng_for(0, "itm", 0),
+                                                                           FeatureSource(str(feature_store)))
+    own = {(r["id"], r["caption"]) for r in records}
+    assert all(((e.media[0], e.text) in own) == (e.label == 1.0) for e in examples)
+
+
+def test_matcher_needs_two_captioned_media_items():
+    one_video = [{"id": "v1", "caption": "a man rides a horse"}, {"id": "v1", "caption": "someone on a horse"}]
+    with pytest.raises(InputError, match="two media items"):  # was: each caption mismatched with the other
+        CaptionMatcher(located(one_video))
+
+
 def srl_caption_records(world) -> list[dict]:
     """The world's SRL records (as `raiv srl` writes them), one with a unicode object."""
     records = world.srl_records("train", list(world.items))
