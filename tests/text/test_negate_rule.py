@@ -182,6 +182,18 @@ def test_rounds_prefer_unedited_words(make_negator):
         assert _replay(TOY_CAPTION, result.edits) == result.negative
 
 
+def test_later_rounds_never_undo_an_earlier_edit(make_negator):
+    # a short caption runs out of fresh words, so later rounds re-edit earlier ones: red -> coral, car -> rain,
+    # coral -> red once gave "a red rain", an object edit labelled "mixed", and repeated earlier rounds' texts
+    caption = "a red car"
+    for result in _many(make_negator(generator="rule", rounds=5), caption, 40):
+        texts = [caption] + [_replay(caption, result.edits[: n + 1]) for n in range(len(result.edits))]
+        assert len(set(texts)) == len(texts), texts
+        words = result.negative.split()
+        changed = [kind for kind, word in (("attribute", "red"), ("object", "car")) if word not in words]
+        assert result.neg_type == (changed[0] if len(changed) == 1 else "mixed"), (result.negative, result.edits)
+
+
 @pytest.mark.parametrize("kind", ["action", "attribute", "relation", "object"])
 def test_typed_aaro_sets_have_exactly_one_edit_of_the_type(make_negator, kind):
     negator = make_negator(generator="rule", types=(kind,))
@@ -225,7 +237,8 @@ def test_no_mass_noun_after_a_or_in_a_plural(make_negator):
     from raivtools.text.negation.rule import MASS_NOUNS
 
     negator = make_negator(generator="rule", types=("object",))
-    for caption in ("A girl holds a knife.", "Two dogs sit."):
+    # "a sharp juice": the article counts across the noun's modifiers too
+    for caption in ("A girl holds a knife.", "Two dogs sit.", "A girl holds a sharp knife.", "a red car"):
         for result in _many(negator, caption, 30):
             (edit,) = result.edits
             assert _strip_article(edit.after).lower() not in MASS_NOUNS | {plural(n) for n in MASS_NOUNS}

@@ -39,7 +39,7 @@ class Candidate:
     category: str = ""  # word-list category (rule generator)
     token: int = -1  # index of the head token in the parsed doc
     plural: bool = False  # matched through a plural noun's lemma: the replacement must be plural too
-    counted: bool = False  # a noun right after a/an: the replacement must be countable
+    counted: bool = False  # the noun of an a/an phrase ("a sharp knife"): the replacement must be countable
 
 
 @dataclass
@@ -147,3 +147,36 @@ def shift_ranges(ranges: list[tuple[int, int]], start: int, old_len: int, new_le
         else:  # overlapped the replaced region: it is inside the new edited region now
             shifted[0] = (min(shifted[0][0], r_start), max(shifted[0][1], r_end + delta if r_end > end else start + new_len))
     return sorted(shifted)
+
+
+def track_change(changes: list[tuple[int, int, str]], text: str, start: int, old_len: int,
+                 new_len: int) -> list[tuple[int, int, str]]:
+    """Changed regions ``(start, end, original words)`` after ``text[start:start + old_len]`` became ``new_len``
+    characters: like :func:`shift_ranges`, but each region also remembers what the caption said there, so a
+    later round that writes it back (an undone edit) can be told apart from a real one.
+
+    Args:
+        changes: the regions of ``text`` (sorted, disjoint) that differ from the caption, with the caption's words.
+        text: the text before this edit.
+        start: where the edit starts in ``text``.
+        old_len: characters replaced.
+        new_len: characters written instead.
+    """
+    end, delta = start + old_len, new_len - old_len
+    kept, merged = [], []
+    for region in changes:
+        if region[1] <= start:
+            kept.append(region)
+        elif region[0] >= end:
+            kept.append((region[0] + delta, region[1] + delta, region[2]))
+        else:
+            merged.append(region)
+    low = min([start] + [r[0] for r in merged])
+    high = max([end] + [r[1] for r in merged])
+    # the caption's words over [low, high): untouched characters as they are, earlier edits as they were
+    pieces, position = [], low
+    for r_start, r_end, original in merged:
+        pieces += [text[position:r_start], original]
+        position = r_end
+    pieces.append(text[position:high])
+    return sorted(kept + [(low, high + delta, "".join(pieces))])

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from raivtools.seeding import rng_for
-from raivtools.text.negation.edits import Candidate, Edit, apply_replacement, overlaps, realise_case, same_lemma, shift_ranges
+from raivtools.text.negation.edits import Candidate, Edit, apply_replacement, overlaps, realise_case, same_lemma, track_change
 from raivtools.text.negation.mlm import DEFAULT_MLM, POS_TYPES, MaskedLM, sample_order
 from raivtools.text.negation.rule import RuleIndex
 from raivtools.text.negation.wordlists import TYPES, WordLists, load_wordlists
@@ -71,10 +71,28 @@ class _State:
     text: str
     rng: np.random.Generator
     edits: list[Edit] = field(default_factory=list)
-    edited: list[tuple[int, int]] = field(default_factory=list)  # character ranges changed by earlier rounds
+    # regions changed by earlier rounds: (start, end, the caption's words there)
+    changes: list[tuple[int, int, str]] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)  # every earlier round's text
     reasons: list[str] = field(default_factory=list)  # why generators failed in the current round
     active: bool = True
     error: str | None = None
+
+    @property
+    def edited(self) -> list[tuple[int, int]]:
+        """Character ranges changed by earlier rounds."""
+        return [(start, end) for start, end, _ in self.changes]
+
+    def changes_after(self, new_text: str, start: int, before: str, after: str) -> list[tuple[int, int, str]] | None:
+        """The changed regions once ``before`` at ``start`` becomes ``after`` (giving ``new_text``), or None when that
+        edit is no edit: it gives back the caption or an earlier round's text, or writes a region's caption words
+        back (red -> blue, car -> bus, blue -> red would leave one object edit labelled as mixed)."""
+        if new_text in (self.original, self.text) or new_text in self.seen:
+            return None
+        changes = track_change(self.changes, self.text, start, len(before), len(after))
+        if any(new_text[r_start:r_end] == original for r_start, r_end, original in changes):
+            return None
+        return changes
 
 
 @dataclass
@@ -168,10 +186,12 @@ class Negator:
 
     def _try_replacement(self, state: _State, candidate: Candidate, word: str, round_number: int, generator: str) -> bool:
         new_text, start, before, after = apply_replacement(state.text, candidate.start, candidate.end, word)
-        if new_text in (state.text, state.original):
+        changes = state.changes_after(new_text, start, before, after)
+        if changes is None:
             return False
         state.edits.append(Edit(round_number, candidate.type, generator, before, after, start))
-        state.edited = shift_ranges(state.edited, start, len(before), len(after))
+        state.changes = changes
+        state.seen.add(state.text)
         state.text = new_text
         return True
 
@@ -250,8 +270,8 @@ class Negator:
             for job in jobs:
                 if job.options is not None and level < len(job.options):
                     cand, word = job.options[level]
-                    new_text, start, _, after = apply_replacement(job.state.text, cand.start, cand.end, word)
-                    if new_text not in (job.state.text, job.state.original):
+                    new_text, start, before, after = apply_replacement(job.state.text, cand.start, cand.end, word)
+                    if job.state.changes_after(new_text, start, before, after) is not None:
                         tries.append((job, cand, word, new_text, start + len(after) - len(word)))
             if not tries:
                 return

@@ -53,7 +53,7 @@ class RuleIndex:
     """
 
     def __init__(self, wordlists: WordLists, tokenizer):
-        from spacy.symbols import VERB
+        from spacy.symbols import ADJ, ADV, NOUN, PROPN, VERB
 
         self.wordlists = wordlists
         strings = tokenizer.vocab.strings
@@ -78,6 +78,8 @@ class RuleIndex:
         self._verb = int(VERB)
         self._plural_tags = {strings.add(tag) for tag in _PLURAL_TAGS}
         self._indefinite = {strings.add("a"), strings.add("an")}
+        # words that may stand between a/an and its noun ("a sharp knife", "a very old tennis ball")
+        self._premodifiers = {int(ADJ), int(ADV), int(NOUN), int(PROPN)}
 
     def candidates(self, doc, types: tuple[str, ...]) -> list[Candidate]:
         """Every word-list match in ``doc`` whose type is in ``types``, shorter ones inside longer ones dropped."""
@@ -99,9 +101,16 @@ class RuleIndex:
                 if is_plural and length == 1:
                     keys.append(((lemma,), self.by_surface, True))
                 if any(key in index for key, index, _ in keys):
-                    counted = i > 0 and lowers[i - 1] in self._indefinite
+                    counted = self._after_indefinite(rows, i)
                     found.extend(self._matches(doc[i : i + length], keys, types, counted))
         return _drop_nested(found)
+
+    def _after_indefinite(self, rows: list[list[int]], i: int) -> bool:
+        """Whether token ``i`` is a noun of an a/an phrase, the article right before it or before its modifiers."""
+        j = i - 1
+        while j >= 0 and rows[j][2] in self._premodifiers:
+            j -= 1
+        return j >= 0 and rows[j][0] in self._indefinite
 
     def _matches(self, span, keys, types: tuple[str, ...], counted: bool) -> list[Candidate]:
         head = span[0]
