@@ -122,6 +122,7 @@ class FeatureEncoder:
         self._stores = _FrameStores()
         self._first_outcome: dict[str, tuple[str, str | None]] = {}
         self._warned_duplicate = False
+        self._texts_found = {name: 0 for name in config.text_fields}  # records with each --text-field
 
     # ---- reading (a background thread) -------------------------------------------------------------
 
@@ -187,6 +188,7 @@ class FeatureEncoder:
                 raise InputError(f"{where}: record {entry.record_id!r}: --text-field {name!r} must be a string, "
                                  f"got {type(value).__name__}")
             entry.texts[name] = value
+            self._texts_found[name] += 1
         has_visual = isinstance(record.get("frames"), str) or media_kind(record) is not None
         if self.config.visual and not has_visual and not self.config.text_fields:
             raise InputError(f"{where}: record {entry.record_id!r} has no 'frames', 'video' or 'image' field "
@@ -238,6 +240,14 @@ class FeatureEncoder:
             if queued is not None:
                 self._write(*queued, writes)
             yield from writes.written()
+        self._warn_missing_texts()
+
+    def _warn_missing_texts(self) -> None:
+        """A --text-field no record has (a typo, or the wrong stage's records) would otherwise end "ok" with no
+        text embeddings in the store."""
+        for name, found in self._texts_found.items():
+            if not found:
+                warn(f"--text-field {name!r}: no record has a string {name!r} field, so no text.{name} was encoded")
 
     def _write(self, unit: _Unit, pending: list, writes: ShardWriteQueue) -> None:
         """Takes the unit's embeddings back and queues its shard, with its output records, for writing."""

@@ -148,6 +148,16 @@ def test_text_only_records_and_bad_input(tiny_clip_json, tmp_path):
     assert result.exit_code == 2 and "bad.jsonl:1" in result.stderr and "must be a string" in result.stderr
 
 
+def test_a_text_field_no_record_has_is_a_warning(tiny_clip_json, tmp_path):
+    captions = write_jsonl(tmp_path / "captions.jsonl", [{"id": "c1", "caption": "a dog runs"}, {"id": "c2"}])
+    result, out = _run(captions, "--out", tmp_path / "t", *_tiny(tiny_clip_json), "--no-visual",
+                       "--text-field", "captoin", "--text-field", "caption")
+    assert result.exit_code == 0 and [o["status"] for o in out] == ["ok", "ok"]
+    # a typo used to end "ok" with an empty store and not a word on stderr
+    assert "--text-field 'captoin': no record has" in result.stderr and "'caption': no record" not in result.stderr
+    assert ArrayStore(tmp_path / "t").fields("c1") == ["text.caption"]
+
+
 def test_extract_frames_pipes_into_encode_with_no_glue(media_dir, tiny_clip_json, tmp_path):
     """The user's shell pipe, as two real processes: encode reads frames while extract-frames still writes."""
     import os
