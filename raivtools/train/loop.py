@@ -224,7 +224,7 @@ def load_data(config: TrainConfig, task: str, features: FeatureSource) -> TrainD
         val_located = [item for item, split in zip(located, splits) if split == "val"]
     train_located = fraction_of(train_located, config.train_fraction, config.seed)
     if task == "tsp":
-        return _tsp_data(config, train_located, val_located)
+        return _tsp_data(config, train_located, val_located, features)
     if task == "itm":
         return _itm_data(config, train_located, val_located, features)
     _, examples = examples_for(task, train_located, labelled=True)
@@ -282,15 +282,18 @@ def warn_left_out(what: str, located: list, problems: dict[int, str], shown: int
          + "; ".join(named) + more)
 
 
-def _tsp_data(config: TrainConfig, train_located: list, val_located: list) -> TrainData:
-    """tsp: a miner over the training SRL records, and validation pairs mined once from the val records."""
+def _tsp_data(config: TrainConfig, train_located: list, val_located: list, features: FeatureSource) -> TrainData:
+    """tsp: a miner over the training SRL records, and validation pairs mined once from the val records that
+    have features (as the training pairs are: a pair left out later would leave its twin alone)."""
     from raivtools.train.tsp import PairMiner, check_tsp_available
 
     check_tsp_available()
     miner = PairMiner([r for _, _, r in train_located], config.sampling, config.pairs_per_item)
     val_pairs: list[dict[str, Any]] = []
     if val_located:
-        val_pairs = PairMiner([r for _, _, r in val_located], config.sampling).mine(rng_for(config.seed, "tsp-val"))
+        val_miner = PairMiner([r for _, _, r in val_located], config.sampling)
+        val_miner.leave_out_items_without(features, "validation")
+        val_pairs = val_miner.mine(rng_for(config.seed, "tsp-val"))
     val = [("<tsp-val>", i + 1, record) for i, record in enumerate(val_pairs)]
     return TrainData([], val, 0, miner=miner, miner_items=miner.target)
 

@@ -99,7 +99,7 @@ class PairMiner:
         Raises:
             InputError: no pair can be mined (too few items, or none sharing an object for ``cond``).
         """
-        self._check_features(features)
+        self.leave_out_items_without(features)
         mined = self.mine(rng)
         if not mined:
             raise InputError(f"--task tsp: no True/False pair can be mined from the {len(self.table)} training items "
@@ -109,9 +109,9 @@ class PairMiner:
         _, examples = examples_for("pairs", (("<tsp>", i + 1, r) for i, r in enumerate(mined)))
         return usable(examples, features)[0]
 
-    def _check_features(self, features: FeatureSource) -> None:
+    def leave_out_items_without(self, features: FeatureSource, what: str = "training") -> None:
         """Mines among the items with features only (a pair whose other side has none would be dropped after
-        mining, leaving its True or False twin alone); warns once how many are left out."""
+        mining, leaving its True or False twin alone); warns once how many ``what`` records are left out."""
         if self.features_checked is features:
             return
         self.features_checked = features
@@ -119,7 +119,7 @@ class PairMiner:
         if not missing:
             return
         first = "; ".join(f"record {record.get('id')!r}: {why}" for record, why in missing[:3])
-        warn(f"--task tsp: {len(missing)} of {len(self.records)} training records have no features and are left out "
+        warn(f"--task tsp: {len(missing)} of {len(self.records)} {what} records have no features and are left out "
              f"of the mined pairs: {first}{'; ...' if len(missing) > 3 else ''}")
         lacking = {id(record) for record, _ in missing}
         self._use([record for record in self.records if id(record) not in lacking])

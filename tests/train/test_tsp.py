@@ -88,3 +88,20 @@ def test_too_few_items_to_mine_a_pair_is_an_input_error(world, feature_store, co
     miner = PairMiner(world.srl_records("train", list(world.items)[1:1 + count]), "cond")
     with pytest.raises(InputError, match="no True/False pair can be mined"):  # was: an epoch of no steps, exit 0
         miner.examples(np.random.default_rng(0), FeatureSource(str(feature_store)))
+
+
+def test_validation_pairs_are_mined_among_items_with_features(tmp_path, world, capsys):
+    from raivtools.train.data import FeatureSource
+    from raivtools.train.loop import load_data
+
+    ids = list(world.items)
+    store = write_feature_store(tmp_path / "half", {i: world.features[i] for i in ids[:30]})
+    inputs = write_jsonl(tmp_path / "srl.jsonl", world.srl_records("train", ids[:20]) + world.srl_records("val", ids[20:]))
+    config = TrainConfig(arch="raiv-mid", inputs=[str(inputs)], features=str(store), out=str(tmp_path / "run"), task="tsp")
+    data = load_data(config, "tsp",
+                     FeatureSource(str(store)))
+    media = {record[side]["id"] for _, _, record in data.val_records for side in ("left", "right")}
+    assert data.val_records and media <= set(ids[20:30])  # no validation pair loses its twin to missing features
+    labels = [record["label"] for _, _, record in data.val_records]
+    assert sum(labels) == len(labels) / 2
+    assert f"10 of {len(ids) - 20} validation records have no features" in capsys.readouterr().err
