@@ -151,7 +151,7 @@ def sample_instances(sampler: PairSampler, templates: list[Template], target: in
         reuses[t_index] = 0
         group = [Instance(first[0], first[1], t_index, first[2], label, _config_of(template, label, sampler, first))]
         if balanced:
-            second = _twin(sampler, template, first, not label, rng, seen_pairs)
+            second = _twin(sampler, template, first, not label, rng)
             if second is None:
                 failures += 1
                 continue
@@ -168,8 +168,8 @@ def sample_instances(sampler: PairSampler, templates: list[Template], target: in
     return out
 
 
-def _twin(sampler: PairSampler, template: Template, first: tuple[int, int, int], label: bool, rng: random.Random,
-          seen: set[int]) -> tuple[int, int, int] | None:
+def _twin(sampler: PairSampler, template: Template, first: tuple[int, int, int], label: bool,
+          rng: random.Random) -> tuple[int, int, int] | None:
     for _ in range(3):
         second = sampler.sample(template, choose_config(template, label, rng), fact=first[2])
         if second is not None and (second[0], second[1]) != (first[0], first[1]):

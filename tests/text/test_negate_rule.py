@@ -8,7 +8,7 @@ import pytest
 
 from raivtools.text.english import indefinite_article, inflect_verb, plural
 from raivtools.text.negation import load_wordlists
-from raivtools.text.negation.edits import apply_replacement, same_lemma, shift_ranges
+from raivtools.text.negation.edits import apply_replacement, same_lemma, track_change
 from raivtools.text.negation.rule import RuleIndex
 from tests.text.negate_fixtures import SPACY, TOY_CAPTION, make_negator, nlp, tiny_mlm, tiny_mlm_dir  # noqa: F401
 
@@ -174,11 +174,12 @@ def test_rounds_prefer_unedited_words(make_negator):
     negator = make_negator(generator="rule", rounds=5)
     for result in _many(negator, TOY_CAPTION, len(SEEDS)):
         assert [e.round for e in result.edits] == [1, 2, 3, 4, 5]
-        edited: list[tuple[int, int]] = []
+        changes, text = [], TOY_CAPTION
         for edit in result.edits:  # the toy caption has more than 5 candidates: no word is edited twice
             start, end = edit.start, edit.start + len(edit.before)
-            assert not any(start < e and s < end for s, e in edited), result.edits
-            edited = shift_ranges(edited, edit.start, len(edit.before), len(edit.after))
+            assert not any(start < e and s < end for s, e, _ in changes), result.edits
+            changes = track_change(changes, text, edit.start, len(edit.before), len(edit.after))
+            text = _replay(text, [edit])
         assert _replay(TOY_CAPTION, result.edits) == result.negative
 
 

@@ -135,25 +135,11 @@ def overlaps(start: int, end: int, ranges: list[tuple[int, int]]) -> bool:
     return any(start < r_end and r_start < end for r_start, r_end in ranges)
 
 
-def shift_ranges(ranges: list[tuple[int, int]], start: int, old_len: int, new_len: int) -> list[tuple[int, int]]:
-    """Edited ranges after ``old_len`` characters at ``start`` became ``new_len`` ones (and that region is edited)."""
-    end, delta = start + old_len, new_len - old_len
-    shifted = [(start, start + new_len)]
-    for r_start, r_end in ranges:
-        if r_end <= start:
-            shifted.append((r_start, r_end))
-        elif r_start >= end:
-            shifted.append((r_start + delta, r_end + delta))
-        else:  # overlapped the replaced region: it is inside the new edited region now
-            shifted[0] = (min(shifted[0][0], r_start), max(shifted[0][1], r_end + delta if r_end > end else start + new_len))
-    return sorted(shifted)
-
-
 def track_change(changes: list[tuple[int, int, str]], text: str, start: int, old_len: int,
                  new_len: int) -> list[tuple[int, int, str]]:
     """Changed regions ``(start, end, original words)`` after ``text[start:start + old_len]`` became ``new_len``
-    characters: like :func:`shift_ranges`, but each region also remembers what the caption said there, so a
-    later round that writes it back (an undone edit) can be told apart from a real one.
+    characters. Each region also remembers what the caption said there, so a later round that writes it back (an
+    undone edit) can be told apart from a real one; regions the edit overlaps merge into one.
 
     Args:
         changes: the regions of ``text`` (sorted, disjoint) that differ from the caption, with the caption's words.
