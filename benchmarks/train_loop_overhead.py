@@ -13,7 +13,10 @@ Usage:
 On a GPU it can also compare precisions: ``--precision bf16`` vs the default fp32 (run twice, compare
 examples/s). ``--variants`` then times the ways the loop could build its batches (this thread or a background
 one, pinned or not) side by side, and on a GPU the loop with the step's loss read back as before the event-based
-read (a blocking read that waits for everything queued).
+read (a blocking read that waits for everything queued). ``--host-breakdown`` then runs one more loop epoch with
+batches built in this thread (as on a GPU) and prints where the host's time per step goes, phase by phase: on a
+GPU, where the host sets the pace, the phases other than the model's forward/backward and the optimizer are the
+loop's overhead.
 """
 
 from __future__ import annotations
@@ -158,6 +161,8 @@ def main() -> None:
                         help="then time the loop's ways of building batches side by side: in this thread or a "
                              "background one, pinned or not (the loop uses a thread on a CPU, this thread on a GPU); "
                              "on a GPU also the loss read back as before, waiting for the whole queue")
+    parser.add_argument("--host-breakdown", action="store_true",
+                        help="then print the host's time per step, phase by phase, for one loop epoch")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         trainer, batches = set_up(args, Path(tmp))
@@ -175,6 +180,7 @@ def main() -> None:
         trainer._save_last()
         epoch_end = time.perf_counter() - start
         variants = compare_batch_building(trainer, batches, args.repeats) if args.variants else {}
+        phases = host_breakdown(trainer) if args.host_breakdown else {}
     # the fastest of interleaved repeats: on a shared machine other work only ever adds time
     loop, bare = min(loop_times), min(bare_times)
     examples = sum(len(b["index"]) for b in batches)
@@ -191,6 +197,11 @@ def main() -> None:
         print(f"loop variants, loop / bare, medians of {args.repeats} interleaved epochs:")
         for name, ratio in variants.items():
             print(f"  {name:32s} {ratio:.3f}")
+    if phases:
+        steps = phases.pop("steps")
+        print(f"host time per step, one loop epoch built in this thread ({steps} steps), microseconds:")
+        for name, seconds in phases.items():
+            print(f"  {name:58s} {1e6 * seconds / steps:9.1f}")
 
 
 def compare_batch_building(trainer, batches, repeats: int) -> dict[str, float]:
@@ -229,6 +240,56 @@ def compare_batch_building(trainer, batches, repeats: int) -> dict[str, float]:
         loop.Trainer._collate, loop.Trainer._batches_ahead, loop.Trainer._read_pending_loss = collate, ahead, read
     bare = statistics.median(times.pop("bare"))
     return {name: statistics.median(seconds) / bare for name, seconds in times.items()}
+
+
+#: the loop's phases timed by --host-breakdown: (label, object, attribute name); patched for one epoch
+def _phases(trainer):
+    import torch
+
+    from raivtools.train import loop
+
+    return [("build the batch (collate)", loop.Trainer, "_collate"),
+            ("move it to the device (move_batch)", loop, "move_batch"),
+            ("clip gradients (clip_grad_norm_)", torch.nn.utils, "clip_grad_norm_"),
+            ("optimizer step (scaler.step)", trainer.scaler, "step"),
+            ("scheduler step", trainer.scheduler, "step"),
+            ("start the loss copy (HostResult.start)", loop.HostResult, "start"),
+            ("read the previous loss (waits for the device)", loop.Trainer, "_read_pending_loss"),
+            ("log / checkpoint checks (_after_step)", loop.Trainer, "_after_step")]
+
+
+def host_breakdown(trainer) -> dict[str, float]:
+    """Host seconds per phase of one loop epoch in this thread (as on a GPU), and the rest of the step (the
+    model's forward and backward launches, autocast, zeroing gradients); ``steps`` counts the steps."""
+    from raivtools.train import loop
+
+    spent: dict[str, float] = {}
+    patched = []
+    for label, owner, name in _phases(trainer):
+        raw = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+        spent[label] = 0.0
+
+        def timed(*args, _call=getattr(owner, name), _label=label, **kwargs):
+            start = time.perf_counter()
+            try:
+                return _call(*args, **kwargs)
+            finally:
+                spent[_label] += time.perf_counter() - start
+
+        # a classmethod is patched as a static one around the bound original; methods bind as before
+        setattr(owner, name, staticmethod(timed) if isinstance(raw, classmethod) else timed)
+        patched.append((owner, name, raw))
+    ahead = loop.Trainer._batches_ahead
+    loop.Trainer._batches_ahead = lambda self, built: built
+    try:
+        seconds, steps = time_loop(trainer)
+    finally:
+        loop.Trainer._batches_ahead = ahead
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)
+    spent["the rest (forward/backward launches, autocast, zero_grad)"] = seconds - sum(spent.values())
+    spent["steps"] = steps
+    return spent
 
 
 def _as_video_text(path: Path) -> None:
