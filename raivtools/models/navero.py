@@ -11,7 +11,9 @@ Losses (``losses`` in the config, ``--loss`` on the command line; seed 004 Table
 - ``vtm``: video-text matching (2-way CE on the fused end token) over positives and in-batch hard negatives drawn
   with ``multinomial(softmax(similarity))`` after masking entries of the same video: (negative video, text) and
   (video, negative text) for every example.
-- ``neg-vtc``: ``-log S(T,V) / (S(T,V) + S(Tneg,V))`` with the record's ``negative`` as Tneg (eq. 3).
+- ``neg-vtc``: ``-log S(T,V) / (S(T,V) + S(Tneg,V))`` with the record's ``negative`` as Tneg (eq. 3): a two-way
+  softmax per video between its caption and its negative (video-to-text only); the negative is not an extra
+  column of vtc's in-batch softmax, as NegCLIP makes it.
 - ``neg-vtm``: the matching loss on (video, the record's negative) with label "no match" (eq. 4). Without
   ``vtm`` the positive pairs are still matched (a classifier shown only negatives learns nothing).
 
@@ -20,6 +22,7 @@ The default is NAVERO's ``vtc + vtm + neg-vtm``; ``vanilla`` (``vtc + vtm``) is 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,7 +130,18 @@ class Navero(VisionLanguageModel):
 
     @property
     def temperature(self) -> torch.Tensor:
-        return self.log_temperature.exp().clamp(*TEMPERATURE_RANGE)
+        """The vtc temperature (:meth:`clamp_temperature` keeps it in ``TEMPERATURE_RANGE``)."""
+        return self.log_temperature.exp()
+
+    def clamp_temperature(self) -> None:
+        """Clamps the temperature parameter itself into ``TEMPERATURE_RANGE``, as VindLU's ``temp.clamp_`` does.
+
+        Clamping only the value it is used at would give zero gradient to a parameter past a bound: the temperature
+        would stay frozen there for the rest of training. Clamped in place it sits on the bound and can move back.
+        """
+        low, high = TEMPERATURE_RANGE
+        with torch.no_grad():
+            self.log_temperature.clamp_(math.log(low), math.log(high))
 
     # ------------------------------------------------------------------------------------------- training
 
@@ -142,6 +156,7 @@ class Navero(VisionLanguageModel):
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
         """The selected losses, summed (each weighted 1, as in the paper)."""
         losses = set(self.config.losses)
+        self.clamp_temperature()
         video, video_mask = self.video_tokens(batch["frames"][:, 0], batch["frame_mask"][:, 0])
         text = self.text_hidden(batch["text_ids"], batch["text_mask"])
         video_emb = self.video_embedding_of(video, video_mask)
@@ -247,19 +262,29 @@ def vtc_loss(similarity: torch.Tensor, same_video: torch.Tensor) -> torch.Tensor
 
 def hard_negatives(similarity: torch.Tensor, same_video: torch.Tensor):
     """In-batch hard negatives (VindLU/ALBEF): for each text a video, for each video a text, drawn with
-    ``multinomial(softmax(similarity))`` after zeroing entries of the same video.
+    ``multinomial(softmax(similarity))`` over the entries of other videos.
 
     Returns:
         (negative video per text [B], negative text per video [B], valid text rows, valid video rows): a row is
         invalid when every other entry of the batch shows the same video.
     """
-    weights_t2v = F.softmax(similarity.float(), dim=1).masked_fill(same_video, 0.0)
-    weights_v2t = F.softmax(similarity.float().t(), dim=1).masked_fill(same_video.t(), 0.0)
-    valid_v, valid_t = weights_t2v.sum(1) > 0, weights_v2t.sum(1) > 0
-    fallback = torch.ones_like(weights_t2v)  # rows without a valid negative draw anything, then are dropped
-    neg_video = torch.multinomial(torch.where(valid_v[:, None], weights_t2v, fallback), 1).squeeze(1)
-    neg_text = torch.multinomial(torch.where(valid_t[:, None], weights_v2t, fallback), 1).squeeze(1)
+    other = ~same_video
+    valid_v, valid_t = other.any(dim=1), other.t().any(dim=1)
+    neg_video = _draw_negatives(similarity, other, valid_v)
+    neg_text = _draw_negatives(similarity.t(), other.t(), valid_t)
     return neg_video, neg_text, valid_v, valid_t
+
+
+def _draw_negatives(logits: torch.Tensor, allowed: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """One column per row with probability ``softmax`` over the ``allowed`` columns of ``logits`` [B, B].
+
+    The softmax is taken over the allowed columns only (same distribution as masking after a full softmax),
+    so a confident row whose other entries underflow to 0 beside its positive still gets its hardest negative.
+    Rows without an allowed column draw any column (their weight is 0 in the loss).
+    """
+    masked = logits.float().masked_fill(~allowed, float("-inf"))
+    masked = torch.where(valid[:, None], masked, torch.zeros_like(masked))
+    return torch.multinomial(masked.softmax(dim=1), 1).squeeze(1)
 
 
 def weighted_mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -102,6 +102,9 @@ class RaivFusion(VisionLanguageModel):
         return torch.cat([self.encoder.pool(text_1, visual_1), self.encoder.pool(text_2, visual_2)], dim=-1)
 
     def _fuse_early(self, batch: dict[str, torch.Tensor], text: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """One co-attention pass over the text and both inputs' tokens (each input keeps its own [CLS] and ID
+        embedding); pooled like one late pass, on the text end token and the first input's [CLS], which
+        attends to both inputs: [B, 2W]."""
         parts = [self.visual(batch["frames"][:, v], batch["frame_mask"][:, v], input_index=v) for v in range(2)]
         visual = torch.cat([tokens for tokens, _ in parts], dim=1)
         visual_mask = torch.cat([m for _, m in parts], dim=1)
