@@ -283,7 +283,12 @@ class VisionRefinementBlock(nn.Module):
 
 
 class VisionRefinement(nn.Module):
-    """§3.4: selected patch tokens + a learnable video [CLS] -> the language-aware video embedding v_cls*."""
+    """§3.4: selected patch tokens + a learnable video [CLS] -> the language-aware video embedding v_cls*.
+
+    The paper leaves open what the refinement's temporal embedding indexes; here it is the selection slot k (the
+    order of ``mask^k`` in Eq. 6), not the chosen frame's time, and two slots may choose the same frame (§3.3 asks
+    for no distinct choice).
+    """
 
     def __init__(self, config: VideoDistillConfig):
         super().__init__()

@@ -17,7 +17,8 @@
 - **Retrieval fine-tuning** (§4.1): an isolated attention mask (two diagonal squares; the [CLS] sees and is
   seen by nothing else) so video and text never attend to each other; each side's hidden states are averaged
   and a contrastive loss ranks the true video for each text (and the true text, plus the record's hard negative
-  as an extra candidate, for each video: multiple choice, §4.4).
+  as an extra candidate, for each video: multiple choice, §4.4). §4.1 names only the text -> video direction;
+  the video -> text one is the choice here, as §4.4 ranks texts for a video.
 
 Scores: ``score`` = (1 + cosine) / 2 of the isolated video and text embeddings; it ranks candidates (retrieval,
 multiple choice) but is not a calibrated probability.
@@ -72,7 +73,8 @@ class VLMConfig(ModelConfig):
 
 @dataclass
 class Packed:
-    """One packed input: ``[CLS] video [SEP] | words [SEP]`` with padding at the end of each segment."""
+    """One packed input: ``[CLS] video [SEP] | words [SEP]``; frame padding sits before the first [SEP] (which keeps
+    the position after the last real frame), text padding at the end."""
 
     x: torch.Tensor  # [B, S, W] input embeddings
     real: torch.Tensor  # [B, S] True at real tokens
@@ -133,7 +135,7 @@ class VLM(VisionLanguageModel):
         shown = video if masking is None else video.masked_fill(masking.video[..., None], 0.0)
         ends = last_token(ids.unsqueeze(-1), mask).squeeze(-1)  # the end token's id serves as [SEP]
         video_part = torch.cat([encoder.token_embedding(ids[:, :1]), shown, encoder.token_embedding(ends)[:, None]], 1)
-        positions = sinusoidal_embedding(torch.arange(frames_count + 2, device=frames.device), video.shape[-1])
+        positions = sinusoidal_embedding(video_positions(frame_mask), video.shape[-1])
         video_part = video_part + positions.to(video.dtype) + self.segment_embedding.weight[VIDEO]
         text_ids = ids if masking is None else masking.text_ids
         words = encoder.embed(text_ids)
@@ -266,7 +268,8 @@ class VLM(VisionLanguageModel):
     def retrieval_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """§4.1: isolated forward, pooled, symmetric contrastive over the batch; for video -> text the records'
         hard negatives are extra candidates (§4.4). Other captions of the same video (or with the same words)
-        are not counted as negatives."""
+        are not counted as negatives, nor is another record's hard negative that has the words of one of the
+        video's captions (a colour-swapped negative of a red circle can be the caption of a blue one)."""
         video, text = self.pooled(batch, batch["text_ids"], batch["text_mask"])
         video, text = F.normalize(video.float(), dim=-1), F.normalize(text.float(), dim=-1)
         scale = self.logit_scale.clamp(math.log(1 / TEMPERATURE_RANGE[1]), math.log(1 / TEMPERATURE_RANGE[0])).exp()
@@ -280,9 +283,20 @@ class VLM(VisionLanguageModel):
         if "neg_ids" in batch:  # columns of records without a negative are -inf: no candidate (and no wait
             # for the device, which asking whether any record has one would be)
             negative = self.embed_text(batch, batch["neg_ids"], batch["neg_mask"])
-            hard = (scale * video @ negative.t()).masked_fill(~batch["has_neg"][None, :], float("-inf"))
+            # [video i, negative j] blocked where negative j reads as a caption that counts for video i
+            false = (same.float() @ equal_texts(ids, mask, batch["neg_ids"], batch["neg_mask"]).float()) > 0
+            hard = (scale * video @ negative.t()).masked_fill(~batch["has_neg"][None, :] | false, float("-inf"))
             v2t = torch.cat([similarity, hard], dim=1)
         return (F.cross_entropy(v2t, target) + F.cross_entropy(similarity.t(), target)) / 2
+
+
+def video_positions(frame_mask: torch.Tensor) -> torch.Tensor:
+    """[B, K] -> [B, K + 2] positions of ``[CLS] x_v [SEP]``: 0, 1 .. K, then the [SEP] right after the last real
+    frame. The [SEP] sits after the batch's frame padding, but its position must not depend on that padding, or a
+    video's embedding would change with the longest video it is batched with."""
+    batch, count = frame_mask.shape
+    steps = torch.arange(count + 1, device=frame_mask.device).expand(batch, -1)
+    return torch.cat([steps, frame_mask.long().sum(dim=1, keepdim=True) + 1], dim=1)
 
 
 def isolated_mask(sequence: Packed) -> torch.Tensor:
@@ -296,7 +310,12 @@ def isolated_mask(sequence: Packed) -> torch.Tensor:
     return segment[:, None] != segment[None, :]
 
 
-def equal_texts(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """[B, B] True where two captions have the same tokens."""
-    padded = ids.masked_fill(~mask, -1)
-    return (padded[:, None, :] == padded[None, :, :]).all(dim=-1)
+def equal_texts(ids: torch.Tensor, mask: torch.Tensor, other_ids: torch.Tensor | None = None,
+                other_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """[A, B] True where caption a (of ``ids``) and caption b (of ``other_ids``, default ``ids``) have the same
+    tokens; the two may be padded to different lengths."""
+    other_ids, other_mask = (ids, mask) if other_ids is None else (other_ids, other_mask)
+    length = max(ids.shape[1], other_ids.shape[1])
+    a = F.pad(ids.masked_fill(~mask, -1), (0, length - ids.shape[1]), value=-1)
+    b = F.pad(other_ids.masked_fill(~other_mask, -1), (0, length - other_ids.shape[1]), value=-1)
+    return (a[:, None, :] == b[None, :, :]).all(dim=-1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from raivtools.io.errors import InputError
 from raivtools.models import build_model, model_class_for
@@ -166,3 +167,51 @@ def test_same_seed_same_loss(store, world):
         torch.manual_seed(5)  # the MMM draw and the word masking come from torch's generator
         losses.append(model(batch)["losses"])
     assert losses[0] == losses[1]
+
+
+def test_video_embedding_does_not_depend_on_the_batch_padding(store, world):
+    """A one-frame video gets the same embedding alone as beside six-frame videos: its first [SEP] keeps the
+    position after its last real frame, whatever padding the batch adds before it."""
+    model = tiny().eval()
+    batch = world_batches(model, store, world, batch_size=8)[0]
+    real = batch["frame_mask"][:, 0].sum(1)
+    i = int(torch.nonzero(real == 1)[0])
+    assert real.max() > 1
+    alone = {key: value[i:i + 1] for key, value in batch.items()}
+    alone["frames"], alone["frame_mask"] = alone["frames"][:, :, :1], alone["frame_mask"][:, :, :1]
+    with torch.no_grad():
+        torch.testing.assert_close(model.embed_video(batch)[i], model.embed_video(alone)[0], atol=1e-5, rtol=0)
+
+
+def same_words(ids_a, mask_a, ids_b, mask_b) -> bool:
+    return ids_a[mask_a].tolist() == ids_b[mask_b].tolist()
+
+
+def test_retrieval_loss_does_not_count_a_matching_negative_against_the_video(store, world):
+    """Reference by hand: video i ranks its caption against the other videos' captions and the records' hard
+    negatives, leaving out captions of the same video or words, and negatives that read as one of those."""
+    model = tiny(losses="finetune").eval()
+    batch = world_batches(model, store, world, batch_size=8)[0]
+    ids, mask, neg_ids, neg_mask = batch["text_ids"], batch["text_mask"], batch["neg_ids"], batch["neg_mask"]
+    keys = batch["video_key"].tolist()
+    count = len(keys)
+    counts = [keys[i] == keys[c] or same_words(ids[i], mask[i], ids[c], mask[c])
+              for i in range(count) for c in range(count)]
+    positive = torch.tensor(counts).view(count, count)  # caption c counts for video i
+    clash = [[any(positive[i, c] and same_words(ids[c], mask[c], neg_ids[j], neg_mask[j]) for c in range(count))
+              for j in range(count)] for i in range(count)]
+    assert any(any(row) for row in clash)  # the world's colour-swapped negatives do read as other captions
+    with torch.no_grad():
+        video, text = model.pooled(batch, ids, mask)
+        video, text = F.normalize(video, dim=-1), F.normalize(text, dim=-1)
+        negative = model.embed_text(batch, neg_ids, neg_mask)
+        scale = model.logit_scale.exp()
+        v2t, t2v = [], []
+        for i in range(count):
+            columns = [text[i]] + [text[c] for c in range(count) if not positive[i, c]]  # the caption first
+            columns += [negative[j] for j in range(count) if batch["has_neg"][j] and not clash[i][j]]
+            v2t.append(-torch.log_softmax(scale * video[i] @ torch.stack(columns).t(), 0)[0])
+            rows = [video[i]] + [video[c] for c in range(count) if not positive[c, i]]
+            t2v.append(-torch.log_softmax(scale * torch.stack(rows) @ text[i], 0)[0])
+        expected = (torch.stack(v2t).mean() + torch.stack(t2v).mean()) / 2
+        torch.testing.assert_close(model.retrieval_loss(batch), expected, atol=1e-5, rtol=1e-5)
