@@ -196,10 +196,12 @@ class Navero(VisionLanguageModel):
         weights = [torch.ones(count, device=text.device)]  # the positives
         if "vtm" in losses:
             neg_video, neg_text, valid_v, valid_t = hard_negatives(similarity.detach(), same_video)
-            texts += [text, text[neg_text]]
-            text_masks += [text_mask, text_mask[neg_text]]
-            videos += [video[neg_video], video]
-            video_masks += [video_mask[neg_video], video_mask]
+            # index_select, not x[idx]: on a CPU the backward of x[idx] with repeated rows adds them in an order
+            # that changes run to run (with 2+ threads), so training was not reproducible
+            texts += [text, text.index_select(0, neg_text)]
+            text_masks += [text_mask, text_mask.index_select(0, neg_text)]
+            videos += [video.index_select(0, neg_video), video]
+            video_masks += [video_mask.index_select(0, neg_video), video_mask]
             weights += [valid_v.float(), valid_t.float()]
         matched = count * len(weights)  # rows of vtm: positives and in-batch negatives
         if "neg-vtm" in losses and neg_hidden is not None:

@@ -75,3 +75,26 @@ def test_hard_negatives_follow_the_softmax_over_the_other_videos():
         expected = torch.zeros(4)
         expected[others] = weights / weights.sum()
         torch.testing.assert_close(counts[i] / draws, expected, atol=0.03, rtol=0.0)
+
+
+def test_backward_is_the_same_every_time_on_several_threads():
+    # x[idx] with repeated rows (the drawn hard negatives) adds its gradient rows in an order that changes run to
+    # run once torch uses 2+ threads: the quick start's navero training was not reproducible on a CPU
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        torch.manual_seed(0)
+        model = build_model("navero", **{**TINY, "width": 128}, fusion_layers=1, video_layers=1, embed_dim=16,
+                            losses="vanilla")
+        tiles = [make_batch(1, seed=tile) for tile in range(16)]
+        batch = {key: torch.cat([t[key] for t in tiles]) for key in tiles[0]}
+        batch["video_key"] = torch.cat([t["video_key"] + 3 * n for n, t in enumerate(tiles)])
+        gradients = []
+        for _ in range(6):
+            torch.manual_seed(1)
+            model.zero_grad(set_to_none=True)
+            model(batch)["loss"].backward()
+            gradients.append([p.grad.clone() for p in model.parameters() if p.grad is not None])
+        assert all(all(torch.equal(a, b) for a, b in zip(gradients[0], other)) for other in gradients[1:])
+    finally:
+        torch.set_num_threads(threads)
