@@ -123,8 +123,7 @@ def attach_scores(records: Sequence[dict[str, Any]], examples: Sequence[Example]
     """
     for record in records:
         if record.get("status") != "error":
-            for name in SCORE_FIELDS:
-                record.pop(name, None)
+            _drop_score_fields(record)
     reason_scores: dict[int, dict[int, float]] = {}
     for example, score, neg in zip(examples, predictions["score"], predictions["neg_score"]):
         record = records[example.index - start_index]
@@ -154,11 +153,15 @@ def flag_not_finite(record: dict[str, Any]) -> None:
     values = [*(score.values() if isinstance(score, dict) else [score]), *record.get("reason_scores", ())]
     if all(value is None or math.isfinite(value) for value in values):
         return
-    for name in SCORE_FIELDS:
-        record.pop(name, None)
+    _drop_score_fields(record)
     record["status"] = "error"
     record["error"] = ("the model scored it NaN: check its features for NaN/inf (raiv encode at fp16 can overflow),"
                        " or score at --precision fp32")
+
+
+def _drop_score_fields(record: dict[str, Any]) -> None:
+    for name in SCORE_FIELDS:
+        record.pop(name, None)
 
 
 def retrieval_ranks(model, examples: Sequence[Example], collate: Collator, batch_size: int, device,
