@@ -55,7 +55,8 @@ def main(inputs, generator, rounds, types, field, mlm_name, top_k, wordlists, sp
     (the edited text, or null), `neg_type` (action, attribute, relation, object, or mixed), `edits` (one per
     round: round, type, generator, from, to, start = character offset in that round's input) and, when no
     negative could be made, `negate_error`. Edits replace whole words or phrases, keep casing, inflection,
-    a/an agreement, punctuation and spacing, and never produce the caption itself. A summary goes to stderr.
+    a/an agreement, punctuation and spacing, and never produce the caption itself. A `negative` already in the
+    input is replaced, with a warning. A summary goes to stderr.
 
     \b
     Example:
@@ -78,6 +79,7 @@ def main(inputs, generator, rounds, types, field, mlm_name, top_k, wordlists, sp
             texts = [text if isinstance(text, str) else "" for _, text, _ in chunk]
             results = negator.negate(texts, [key for _, _, key in chunk])
             for (record, text, _), result in zip(chunk, results):
+                _note_replaced_negative(record, counts)
                 _annotate(record, text, result, field)
                 _count(result, counts, rounds)
                 summary.add({"status": "ok" if result.negative is not None else "no-negative"})
@@ -103,6 +105,19 @@ def _chunks(inputs, field: str | None, size: int) -> Iterator[list[tuple[dict, o
             chunk = []
     if chunk:
         yield chunk
+
+
+def _note_replaced_negative(record: dict, counts: Counter) -> None:
+    """Counts a record that comes with a negative of its own (VL-CheckList, an earlier run): it is overwritten, and
+    a researcher negating a benchmark's records by mistake should hear of it once, not find out later."""
+    if record.get("negative") is None:
+        return
+    if not counts["input negatives replaced"]:
+        from raivtools.io.report import warn
+
+        warn(f"record {record.get('id', '<no id>')!r} already has a negative; it and any like it are replaced "
+             "(their number is in the summary)")
+    counts["input negatives replaced"] += 1
 
 
 def _annotate(record: dict, text: object, result, field: str | None) -> None:

@@ -45,6 +45,17 @@ def test_adds_negatives_and_keeps_everything_else(run, tmp_path):
     assert "raiv negate: 4 records: 3 ok" in result.stderr and "1 no-negative" in result.stderr
 
 
+def test_a_negative_in_the_input_is_replaced_with_a_warning(run, tmp_path):
+    records = [{"id": "a", "caption": "A man cuts bread.", "negative": "A man cuts cake."},
+               {"id": "b", "caption": "A woman rides a horse.", "negative": "A woman rides a camel."},
+               {"id": "c", "caption": "A dog runs.", "negative": None}]
+    result, out = run(write_jsonl(tmp_path / "in.jsonl", records), "--generator", "rule")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("warning:") == 1 and "'a' already has a negative" in result.stderr
+    assert "input negatives replaced 2" in result.stderr
+    assert all(r["negative"] != r["caption"] for r in out)
+
+
 def test_field_option(run, tmp_path):
     path = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "caption": "Zxq.", "reason": "A red ball rolls."}])
     result, out = run(path, "--generator", "rule", "--field", "reason")
