@@ -16,9 +16,9 @@ Rules, in the order they apply to a verb:
   or the object shared by coordinated verbs ("*cuts* and eats bread").
 - ARG2: the ``dative`` ("gives *a woman* a flower", "hands it *to a boy*") or an inanimate "with" instrument.
 - ARGM-LOC / -DIR / -TMP / -PRP: prepositional phrases by preposition and noun ("*into* the water" is a
-  direction, "*on* the beach" a location, "*in* the morning" a time); "in front of", "next to" and "on top of"
-  are read as one preposition. A place-noun phrase that the parser hangs on an object ("a knife *in the
-  kitchen*") is lifted to the verb, the known attachment error of small English pipelines.
+  direction, "*on* the beach" a location, "*in* the morning" a time); "in front of", "next to", "on top of" and
+  "in the middle of" are read as one preposition. A place-noun phrase that the parser hangs on an object ("a
+  knife *in the kitchen*") is lifted to the verb, the known attachment error of small English pipelines.
 - ARGM-MNR: manner adverbs ("slowly", "together"); ARGM-NEG and ``"negated": true``: negation.
 
 Spans are whole noun phrases (determiners, adjectives, compounds, "of" and conjoined nouns), without the
@@ -26,7 +26,8 @@ relative or participle clauses that get frames of their own. ``objects`` are the
 heads with their compound modifiers ("tennis racket"), pronouns excluded, in order of appearance.
 
 The functions here take parsed Docs, so they are tested without a model; :func:`annotate` runs a pipeline
-over records in batches, parsing each caption :func:`without_symbols` (emoji read as nouns and verbs).
+over records in batches, parsing each caption :func:`without_symbols` (emoji read as nouns and verbs) and with
+its whitespace runs made one space.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ RELATIVE_PRONOUNS = ("who", "that", "which", "whom", "whose")
 
 LOC_PREPS = frozenset(
     "in on at near inside outside under beneath beside behind above below by between among within atop "
-    "underneath against amid amongst upon alongside around".split() + ["in front of", "next to", "on top of", "close to"]
+    "underneath against amid amongst upon alongside around".split()
+    + ["in front of", "next to", "on top of", "close to", "in the middle of"]
 )
 DIR_PREPS = frozenset("into onto toward towards to through across along down up over from out off past".split())
 TMP_PREPS = frozenset("during before after until since throughout while".split())
@@ -100,6 +102,8 @@ PLACE_NOUNS = frozenset(
 )
 # prepositions of motion that the parser may hang on the object ("pulls a carriage *down the road*")
 LIFTED_DIR_PREPS = frozenset("into onto down across through along toward towards".split())
+# complex prepositions read as one: (preposition, noun before "of") -> the whole preposition
+COMPLEX_PREPS = {("in", "front"): "in front of", ("on", "top"): "on top of", ("in", "middle"): "in the middle of"}
 # nouns that are part of a complex preposition ("in front of"), not objects
 RELATIONAL_NOUNS = frozenset("front top middle side back edge".split())
 # a side ("to the left", "the right of the box") is a direction, never a thing to see
@@ -239,7 +243,7 @@ def doc_objects(doc: Any) -> list[str]:
 
 def srl_fields(doc: Any) -> dict[str, Any]:
     """The ``srl`` and ``objects`` fields of a record whose caption parsed to ``doc`` (parse it
-    :func:`without_symbols`, as :func:`annotate` does)."""
+    :func:`without_symbols` and with single spaces, as :func:`annotate` does)."""
     return {"srl": [frame.to_dict() for frame in doc_frames(doc)], "objects": doc_objects(doc)}
 
 
@@ -251,7 +255,7 @@ def noun_phrase(token: Any, exclude: Iterable[Any] = ()) -> Any:
     excluded = {t.i for sub in exclude for t in sub.subtree}
     kept = [token]
     for child in token.children:
-        if child.dep_ in CLAUSE_DEPS or child.i in excluded:
+        if _own_clause(child) or child.i in excluded:
             continue
         kept.extend(t for t in child.subtree if t.i not in excluded)
     start = min(t.i for t in kept)
@@ -259,12 +263,19 @@ def noun_phrase(token: Any, exclude: Iterable[Any] = ()) -> Any:
     doc = token.doc
     # a right-side cut (an excluded clause in the middle) ends the phrase before it
     for i in range(token.i + 1, end):
-        if i in excluded or (doc[i].dep_ in CLAUSE_DEPS and doc[i].head.i == token.i):
+        if i in excluded or (_own_clause(doc[i]) and doc[i].head.i == token.i):
             end = i
             break
-    while end > start + 1 and doc[end - 1].is_punct:
+    # a coordinator whose conjunct is a clause of its own is left dangling ("rides a horse and a woman walks")
+    while end > start + 1 and (doc[end - 1].is_punct or doc[end - 1].dep_ == "cc"):
         end -= 1
     return doc[start:end]
+
+
+def _own_clause(token: Any) -> bool:
+    """A clause that gets a frame of its own, also a verb the parser coordinated with a noun ("eating pizza and
+    *drinking* beer" with "drinking" a conjunct of "pizza")."""
+    return token.dep_ in CLAUSE_DEPS or (token.dep_ == "conj" and is_event_verb(token))
 
 
 def _resolve(token: Any) -> Any:
@@ -281,10 +292,10 @@ def _prep_object(prep: Any) -> tuple[str, Any] | None:
         return None
     word = prep.lower_
     inner = next((c for c in pobj.children if c.dep_ == "prep" and c.lower_ == "of"), None)
-    if inner is not None and (word, pobj.lower_) in (("in", "front"), ("on", "top"), ("in", "middle")):
+    if inner is not None and (word, pobj.lower_) in COMPLEX_PREPS:
         nested = _prep_object(inner)
         if nested is not None:
-            return f"{word} {pobj.lower_} of", nested[1]
+            return COMPLEX_PREPS[word, pobj.lower_], nested[1]
     return word, pobj
 
 
@@ -367,11 +378,11 @@ def _animate(token: Any) -> bool:
 
 def _adverb_role(frame: Frame, adverb: Any) -> None:
     word = adverb.lower_
-    if word == "next":
+    if word in ("next", "close"):  # the parser reads "next to" and "close to" as an adverb with a "to" phrase
         to = next((c for c in adverb.children if c.dep_ == "prep" and c.lower_ == "to"), None)
         found = _prep_object(to) if to is not None else None
         if found:
-            _set(frame, "ARGM-LOC", found[1], "next to")
+            _set(frame, "ARGM-LOC", found[1], f"{word} to")
         return
     if word in ("never", "not", "n't"):
         frame.negation = adverb
@@ -387,7 +398,10 @@ def _adverb_role(frame: Frame, adverb: Any) -> None:
 
 def _inherited_roles(frame: Frame, frames: dict[int, Frame]) -> None:
     verb = frame.verb
-    head = verb.head.head if verb.dep_ == "pcomp" and verb.head.dep_ == "prep" else verb.head
+    # a verb hung on a preposition, or coordinated with its governor's object ("eats pizza and drinks beer"), is
+    # governed by the verb above
+    lifted = (verb.dep_ == "pcomp" and verb.head.dep_ == "prep") or (verb.dep_ == "conj" and verb.head.dep_ == "dobj")
+    head = verb.head.head if lifted else verb.head
     governor = frames.get(head.i) if head.i != verb.i else None
     if governor is not None and verb.dep_ in ("conj", "xcomp", "advcl", "pcomp", "ccomp") and not _has_subject(verb):
         # coordinated / controlled verbs share the governor's subject; a passive participle takes it as ARG1
@@ -473,7 +487,10 @@ def annotate(located: Iterable[tuple[str, int, dict[str, Any]]], nlp: Any, confi
     texts: list[str] = []
 
     def flush() -> Iterator[dict]:
-        docs = nlp.pipe(map(without_symbols, texts), batch_size=config.batch_size, n_process=config.workers)
+        # a run of spaces, a tab or a newline is a token of its own to spaCy: it ends up inside role spans
+        # ("A man  ") or takes the subject's place ("  A dog runs" loses its ARG0), so one space it is
+        parsed = (" ".join(without_symbols(text).split()) for text in texts)
+        docs = nlp.pipe(parsed, batch_size=config.batch_size, n_process=config.workers)
         for record, doc in zip(chunk, docs):
             record.update(srl_fields(doc))
             yield record
