@@ -101,9 +101,14 @@ def require_fields(record: dict[str, Any], fields: Iterable[str], where: str) ->
             raise InputError(f"{where}: record {record.get('id', '<no id>')!r} has no {wanted} field")
 
 
-def read_json_file(path: str | Path) -> Any:
+def read_json_file(path: str | Path, empty: Any = None) -> Any:
     """Reads a whole (non-JSONL) JSON file such as a native annotation file (``-``: standard input), with a
-    clear error."""
+    clear error.
+
+    Args:
+        path: the file, or ``-``.
+        empty: what a file of nothing but whitespace holds (an input's empty list, say); None: it is an error.
+    """
     name, stream, owned = _open_source(str(path))
     try:
         data = stream.read()
@@ -112,8 +117,11 @@ def read_json_file(path: str | Path) -> Any:
     finally:
         if owned:
             stream.close()
+    data = data.removeprefix(_BOM)
+    if empty is not None and not data.strip():
+        return empty
     try:
-        return orjson.loads(data.removeprefix(_BOM))
+        return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         line = data[: exc.pos].count(b"\n") + 1 if exc.pos is not None else "?"
         raise InputError(f"{name}:{line}: malformed JSON: {exc}") from None

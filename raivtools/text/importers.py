@@ -176,7 +176,7 @@ def read_vidsitu(path: str, video_root: str | None = None, split: str | None = N
     Raises:
         InputError: the file is not a VidSitu annotation list, or an element or event is malformed.
     """
-    data = read_json_file(path)
+    data = read_json_file(path, empty=[])  # empty input, empty output
     path = source_name(path)
     if not isinstance(data, list):
         raise InputError(f"{path}: expected a JSON list of segment annotations (vsann_*_lb.json), got {type(data).__name__}")
@@ -348,7 +348,7 @@ def read_imsitu(path: str, space_path: str, image_root: str | None = None,
     if not space_path:
         raise InputError("--from imsitu needs --space imsitu_space.json (the verb and noun definitions)")
     space = read_imsitu_space(space_path)
-    data = read_json_file(path)
+    data = read_json_file(path, empty={})  # empty input, empty output
     path = source_name(path)
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected an object of image name -> annotation, got {type(data).__name__}")

@@ -103,6 +103,8 @@ def test_vidsitu_corrupt_empty_and_unicode(tmp_path):
     with pytest.raises(InputError, match="malformed JSON"):
         list(read_vidsitu(str(corrupt)))
     assert list(read_vidsitu(write(tmp_path, "empty.json", []))) == []
+    (tmp_path / "zero.json").write_bytes(b" \n")  # empty input, empty output, as from every command
+    assert list(read_vidsitu(str(tmp_path / "zero.json"))) == []
     with pytest.raises(InputError, match="expected a JSON list"):
         list(read_vidsitu(write(tmp_path, "obj.json", {"Ev1": {}})))
     data = vidsitu_train()[:1]
@@ -182,6 +184,10 @@ def test_imsitu_corrupt_empty_unicode_and_missing_space(tmp_path):
     with pytest.raises(InputError, match="malformed JSON"):
         list(read_imsitu(str(corrupt), space))
     assert list(read_imsitu(write(tmp_path, "empty.json", {}), space)) == []
+    (tmp_path / "zero.json").write_bytes(b"")
+    assert list(read_imsitu(str(tmp_path / "zero.json"), space)) == []
+    with pytest.raises(InputError, match="malformed JSON"):  # an empty space file is no space file
+        list(read_imsitu(str(tmp_path / "zero.json"), str(tmp_path / "zero.json")))
     with pytest.raises(InputError, match="--space"):
         list(read_imsitu(write(tmp_path, "e2.json", {}), ""))
     data = json.loads((EXAMPLES / "train.json").read_text())
