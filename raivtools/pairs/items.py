@@ -191,7 +191,7 @@ def build_table(located: Iterable[tuple[str, int, dict[str, Any]]], config: Tabl
     Raises:
         InputError: a record lacks ``id``, a media path, ``srl`` or ``objects``, or they are malformed.
     """
-    from raivtools.io.records import require_fields
+    from raivtools.io.records import record_id, require_fields
 
     table = ItemTable(records=[] if config.keep_records else None)
     pending_mentions: list[dict[str, set]] = []
@@ -199,22 +199,43 @@ def build_table(located: Iterable[tuple[str, int, dict[str, Any]]], config: Tabl
     for where_file, line, record in located:
         where = f"{where_file}:{line}"
         require_fields(record, ["id", "video|image", "srl", "objects"], where)
+        record_id(record, where)  # a null or empty id would become every store's key "None"
         srl = _check_srl(record, where)
+        kind = VIDEO if record.get("video") else IMAGE
+        media = record.get(KIND_NAMES[kind])
+        if not isinstance(media, str) or not media.strip():
+            raise InputError(f"{where}: record {record['id']!r}: 'video' or 'image' must be a media path, got {media!r}")
         _check_same_media(record, where, media_of_id)
         if record.get("status") == "error":
             table.skipped["status error"] += 1
             continue
-        kind = VIDEO if record.get("video") else IMAGE
         if kind not in config.kinds:
             table.skipped[f"{KIND_NAMES[kind]} records (not used by this --kind)"] += 1
             continue
-        group = table.group_keys.add(group_name(record, kind))
+        group = _group_of(table.group_keys, record, kind)
         if group == len(pending_mentions):
             pending_mentions.append({f: set() for f in FAMILIES})
         _add_item(table, record, kind, group, srl, config, pending_mentions[group])
     for family in FAMILIES:
         table.mentioned[family] = [mentions[family] for mentions in pending_mentions]
     return table
+
+
+def _group_of(group_keys: Vocabulary, record: dict[str, Any], kind: int) -> int:
+    """The record's visual group id: records that show one media file or name one segment share it.
+
+    A clip named with its segment in one source and without in another (a VidSitu event and a caption record of
+    the same clip) is one visual item: as two groups it could be split apart, paired with itself, and be called
+    without an object that the other record mentions.
+    """
+    media = f"{KIND_NAMES[kind]}:{record[KIND_NAMES[kind]]}"
+    group = group_keys.ids.get(media)
+    if group is None:
+        group = group_keys.add(group_name(record, kind))
+    group_keys.ids.setdefault(media, group)
+    if record.get("segment"):
+        group_keys.ids.setdefault(f"segment:{record['segment']}", group)
+    return group
 
 
 def _check_same_media(record: dict[str, Any], where: str, media_of_id: dict[str, tuple[str, str]]) -> None:
@@ -275,7 +296,15 @@ def _frame_facts(frame: dict[str, Any], words: Vocabulary, facts: dict[str, Voca
     if agent and entity and phrase_head(agent) not in PRONOUNS and phrase_head(entity) not in PRONOUNS:
         stated["action_entity"] = [facts["action_entity"].add((verb, agent, entity, entity_head))]
     if location and phrase_head(location) not in PRONOUNS:
+        # keyed by the words the statement says: imSitu's "beach", a caption's "beach" with "on" and a role that
+        # keeps its preposition ("on the beach") are one fact, not three that are each unknown in the others'
+        # items and each made into the same val/test statement
         prep = (frame.get("preps") or {}).get("ARGM-LOC")
+        first, _, rest = location.partition(" ")
+        if first in LOCATIVE_PREPS and rest:
+            prep, location = prep or first, normalise_phrase(rest)
+        if prep and place_phrase(location, prep) == place_phrase(location, None):
+            prep = None
         stated["action_location"] = [facts["action_location"].add((verb, location, location_head, prep))]
     return stated
 

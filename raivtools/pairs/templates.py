@@ -172,7 +172,11 @@ def load_templates(path: str) -> list[Template]:
         unknown = set(entry) - {"name", "family", "claim", "text", "weight"}
         if unknown:
             raise InputError(f"{where}: unknown field(s) {sorted(unknown)}")
-        template = Template(entry["name"], entry["family"], entry["claim"], entry["text"], float(entry.get("weight", 1.0)))
+        try:
+            weight = float(entry.get("weight", 1.0))
+        except (TypeError, ValueError):  # a traceback would not say which file and template
+            raise InputError(f"{where}: weight must be a number, got {entry['weight']!r}") from None
+        template = Template(entry["name"], entry["family"], entry["claim"], entry["text"], weight)
         check_template(template, where)
         templates.append(template)
     return templates

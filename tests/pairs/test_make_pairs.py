@@ -209,3 +209,42 @@ def test_an_object_named_by_its_head_elsewhere_is_not_absent():
     fact = table.facts["object"].ids
     assert not is_absent(table, 0, "object", fact["mug"]) and not is_absent(table, 1, "object", fact["coffee mug"])
     assert is_absent(table, 0, "object", fact["chair"]) and is_absent(table, 1, "object", fact["table"])
+
+
+def test_a_clip_named_with_and_without_its_segment_is_one_visual_item(synthetic_records):
+    # the same clips from a second source that does not name the segment (a caption file of the VidSitu clips):
+    # one clip must stay in one split, never be paired with itself, nor be called without the zebra its caption has
+    clips = [r for r in synthetic_records if r.get("video")]
+    captions = [{**{k: v for k, v in r.items() if k != "segment"}, "objects": r["objects"] + ["zebra"]} for r in clips]
+    pairs = run(clips + captions, kind="vid-vid", seed=1)
+    split_of = {}
+    for record in pairs:
+        assert record["left"]["video"] != record["right"]["video"], record
+        for side in ("left", "right"):
+            assert split_of.setdefault(record[side]["video"], record["split"]) == record["split"], record
+    by_id = {r["id"]: r for r in captions}  # what each clip shows, from both sources
+    for record in pairs:
+        found = object_truth(record, by_id)
+        if found:
+            _, claim, sides = found
+            assert record["label"] == (sides == claim), record
+
+
+def test_places_that_read_the_same_are_one_fact():
+    # imSitu's bare "kitchen", a caption's "kitchen" with its "in" and a role that keeps the preposition all say
+    # "in the kitchen": one fact, so val/test statements are made once (True and False) and items count for it
+    places = [("kitchen", None), ("kitchen", "in"), ("in the kitchen", None), ("beach", None), ("beach", "on"),
+              ("on the beach", None)]
+    records = []
+    for i in range(240):
+        place, prep = places[i % len(places)]
+        frame = {"verb": ("cut", "wash")[i // len(places) % 2], "roles": {"ARG0": "man", "ARGM-LOC": place}}
+        if prep:
+            frame["preps"] = {"ARGM-LOC": prep}
+        records.append({"id": f"i{i}", "image": f"i{i}.jpg", "srl": [frame],
+                        "objects": ["man", place.split()[-1], ("cup", "bowl", "tree")[i % 3]]})
+    table = table_from_records(records, TableConfig())
+    assert len(table.facts["action_location"]) == 4
+    pairs = run(records, seed=1)
+    uses = Counter((r["split"], r["statement"]) for r in pairs if r["template"].startswith("location-"))
+    assert uses and all(n == 2 for (split, _), n in uses.items() if split != "train"), uses

@@ -92,3 +92,17 @@ def test_llm_generator_needs_a_model_path(raiv, tmp_path):
 def test_help_has_example(raiv):
     r = raiv("make-pairs", "--help")
     assert r.returncode == 0 and "Example:" in r.text and "raiv make-pairs" in r.text
+
+
+def test_null_ids_and_media_paths_stop_with_file_and_line(raiv, tmp_path):
+    # a null id would become the store key "None"; a null media path used to end in a KeyError traceback
+    for record, message in [({"id": None, "image": "a.jpg", "srl": [], "objects": ["dog"]}, "'id' must be"),
+                            ({"id": "", "image": "a.jpg", "srl": [], "objects": ["dog"]}, "'id' must be"),
+                            ({"id": "a", "video": None, "srl": [], "objects": ["dog"]}, "media path"),
+                            ({"id": "a", "image": "", "srl": [], "objects": ["dog"]}, "media path")]:
+        ok = {"id": "ok", "image": "ok.jpg", "srl": [], "objects": ["dog"]}
+        path = write_jsonl(tmp_path / "n.jsonl", [ok, record])
+        for kind in ("im-im", "vid-text"):
+            r = raiv("make-pairs", str(path), "--kind", kind)
+            assert r.returncode == 2 and f"{path}:2" in r.stderr and message in r.stderr, (record, r.stderr)
+            assert r.stdout == b"" and "Traceback" not in r.stderr

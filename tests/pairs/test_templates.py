@@ -80,6 +80,10 @@ def test_user_templates_file_and_its_errors(tmp_path):
                           ('[{"name": "x", "family": "object", "claim": "most", "text": "{obj}"}]', "unknown claim"),
                           ('[{"name": "x", "family": "object", "text": "{obj}"}]', "'claim'"),
                           ('[{"name": "x", "family": "object", "claim": "both", "text": "{obj"}]', "template text"),
+                          ('[{"name": "x", "family": "object", "claim": "both", "text": "{obj}", "weight": "x"}]',
+                           "weight must be a number"),
+                          ('[{"name": "x", "family": "object", "claim": "both", "text": "{obj}", "weight": null}]',
+                           "weight must be a number"),
                           ('{"name": "x"}', "expected a JSON list")]:
         bad = tmp_path / "bad.json"
         bad.write_text(text)
