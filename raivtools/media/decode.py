@@ -215,6 +215,10 @@ def _decode_decord(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | 
                    header: _Header) -> DecodedFrames:
     height, width = _decord_size(header, spec)
     reader, times = _open_reader.open(item.path, spec.threads, height, width)
+    if header.time_base:
+        # decord's timestamps are float32 (a frame at 40.1 s comes out at 40.0999985, outside a window that
+        # starts at 40.1, where PyAV's is inside): they are whole ticks of the time base, so snap them back
+        times = np.round(times / header.time_base) * header.time_base
     chosen = _choose(times, item, spec, rng)
     unique, inverse = np.unique(chosen, return_inverse=True)
     try:
@@ -275,8 +279,12 @@ class _OpenReader:
             self.close()
             reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=threads, width=width, height=height)
             # timestamps come from decord's index of the packets actually read, not from the header count
-            self._times = reader.get_frame_timestamp(np.arange(len(reader)))[:, 0].astype(np.float64)
-            self._reader, self._key = reader, key
+            times = reader.get_frame_timestamp(np.arange(len(reader)))[:, 0].astype(np.float64)
+            if np.any(np.diff(times) <= 0):
+                # packets without a pts (AVI with B-frames) all get FFmpeg's no-pts marker, and decord's
+                # seeking in such files lands on other frames: refuse (auto falls back to PyAV)
+                raise RuntimeError("decord's frame timestamps are missing or out of order")
+            self._reader, self._times, self._key = reader, times, key
         return self._reader, self._times
 
     def close(self) -> None:
@@ -302,6 +310,7 @@ class _Header:
     rotation: int = 0  # counterclockwise quarter turns that display it upright (mp4/mov track matrix)
     sequential: str = ""  # the format's name where index and seeking are unreliable (MPEG-TS/PS), else ""
     cut_at: float | None = None  # seconds from the first frame after which indexed data is missing from the file
+    time_base: float = 0.0  # seconds per tick of the first video stream's timestamps, 0 when unknown
 
 
 def _header(path: str) -> _Header:
@@ -338,7 +347,7 @@ def _read_header(path: str, mtime_ns: int, size: int) -> _Header:
                 context = stream.codec_context
                 if context.height and context.width:
                     return _Header(context.height, context.width, _rotation(path, container.format.name),
-                                   _sequential(container), _index_cut(stream, size))
+                                   _sequential(container), _index_cut(stream, size), float(stream.time_base or 0))
         except (av.FFmpegError, OSError, IndexError, ValueError):
             continue
     return _Header()
@@ -450,7 +459,11 @@ def _decode_pyav(item: MediaItem, spec: FrameSpec, rng: np.random.Generator | No
         offset = stream.start_time or 0
         base = float(stream.time_base)
         fps = float(stream.average_rate or 25)
-        packet_pts, failure = _demux_pts(source.container, stream)
+        packet_pts, failure, in_decode_order = _demux_pts(source.container, stream)
+        if packet_pts and in_decode_order and stream.codec_context.has_b_frames and not sequential:
+            # the codec reorders frames but the pts come in decode order: the container has none and FFmpeg
+            # guessed them (h264 with B-frames in AVI), so each frame would be found under another's pts
+            source.sequential, source.order = True, packet_pts
         times = (np.asarray(packet_pts, np.float64) - offset) * base
         if times.size:
             _refuse_truncated(times, item, failure, fps)
@@ -480,6 +493,7 @@ class _PyavSource:
 
     def __init__(self, path: str, threads: int, sequential: bool):
         self.path, self.threads, self.sequential = path, threads, sequential
+        self.order: list[int] | None = None  # pts for the frames in the order they come out, where theirs are wrong
         self.container = self.stream = None
         self._open()
 
@@ -503,7 +517,8 @@ class _PyavSource:
             self._open()
         else:
             self.container.seek(int(pts), stream=self.stream, backward=True, any_frame=False)
-        return self.container.decode(self.stream)
+        frames = self.container.decode(self.stream)
+        return frames if self.order is None else _relabelled(frames, self.order)
 
     def close(self) -> None:
         if self.container is not None:
@@ -517,8 +532,9 @@ class _PyavSource:
         self.close()
 
 
-def _demux_pts(container, stream) -> tuple[list[int], str]:
-    """Presentation times of the stream's packets, ascending (no decoding), and the read error if any."""
+def _demux_pts(container, stream) -> tuple[list[int], str, bool]:
+    """Presentation times of the stream's packets, ascending (no decoding), the read error if any, and
+    whether the packets already came in that order."""
     import av
 
     pts: list[int] = []
@@ -529,7 +545,8 @@ def _demux_pts(container, stream) -> tuple[list[int], str]:
                 pts.append(packet.pts)
     except av.FFmpegError as exc:
         failure = _short(exc)
-    return sorted(pts), failure
+    ascending = sorted(pts)
+    return ascending, failure, ascending == pts
 
 
 def _decode_chosen(source: _PyavSource, pts: list[int], chosen: np.ndarray, spec: FrameSpec) -> np.ndarray | None:
@@ -568,6 +585,13 @@ def _decode_wanted(source: _PyavSource, wanted: list[int],
     except av.FFmpegError:
         pass
     return found, first
+
+
+def _relabelled(frames, order: list[int]):
+    """``frames`` (decoded from the first packet) with the ``k``-th given the pts ``order[k]``."""
+    for frame, pts in zip(frames, order):
+        frame.pts = pts
+        yield frame
 
 
 def _frame_rgb(frame, spec: FrameSpec) -> np.ndarray:

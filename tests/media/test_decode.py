@@ -167,3 +167,29 @@ def test_a_failed_window_does_not_spoil_the_next_one(tmp_path, media_dir):
     with pytest.raises(MediaError):
         decode_item(MediaItem("t", "video", str(media_dir / "truncated.mp4")), spec)
     np.testing.assert_array_equal(decode_item(MediaItem("a", "video", path, 0.0, 2.0), spec).frames, before.frames)
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_frames_on_a_window_edge_late_in_a_video_are_placed_alike_by_both_decoders(tmp_path, suffix):
+    # decord's timestamps are float32: 40.1 s came out as 40.0999985, so its window [40.1, 42.1) lost the
+    # frame at its start and took the one at its end, where PyAV's did not
+    import av
+    from fractions import Fraction
+
+    path = tmp_path / f"late{suffix}"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 10)
+        for i, pts in enumerate([0, 400, 401, 402, 420, 421]):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 + 40 * i, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 10)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    item = MediaItem("late", "video", str(path), 40.1, 42.1)
+    for decoder in ("decord", "pyav"):
+        out = _fresh(item, FrameSpec(frames=2, size=0, sampling="uniform", decoder=decoder))
+        np.testing.assert_array_equal(out.timestamps, np.float32([40.1, 42.0]))
+        np.testing.assert_allclose(_brightness(out.frames), [100, 180], atol=4)

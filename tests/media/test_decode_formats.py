@@ -168,3 +168,45 @@ def test_pyav_falls_back_to_decoding_from_the_start_when_a_seek_overshoots(tmp_p
     np.testing.assert_allclose(out.timestamps, expected / 24, atol=1e-4)
     np.testing.assert_allclose(_bottom_right(out.frames), [_level(i, 96) for i in expected], atol=4)
     decode._read_header.cache_clear()
+
+
+# --- AVI with B-frames: the container has no pts, FFmpeg guesses them (in decode order for h264) ----------
+
+def _avi(path, codec, frames=48, fps=12):
+    """An AVI whose frame ``i`` has brightness ``_level(i, frames)``, with B-frames."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps, options={"bf": "2"} if codec == "mpeg4" else {})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.gop_size = 12
+        for i in range(frames):
+            image = np.full((48, 64, 3), round(_level(i, frames)), np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("codec", ["mpeg4", "libx264"])
+@pytest.mark.parametrize("decoder", ["auto", "pyav"])
+def test_avi_with_b_frames_gives_each_frame_under_its_own_timestamp(tmp_path, codec, decoder):
+    _open_reader.close()
+    path = str(_avi(tmp_path / "clip.avi", codec))
+    # every frame, in the order they are shown: the k-th has the k-th level and the k-th timestamp
+    spec = FrameSpec(frames=48, size=0, sampling="uniform", decoder=decoder)
+    whole = decode_item(MediaItem("a", "video", path), spec)
+    assert np.all(np.diff(whole.timestamps) > 0)
+    np.testing.assert_allclose(_bottom_right(whole.frames), [_level(i, 48) for i in range(48)], atol=6)
+    for window in [(0.25, 0.5), (1.0, 3.0), (2.5, 3.9)]:
+        out = decode_item(MediaItem("a", "video", path, *window), FrameSpec(frames=4, size=0, decoder=decoder))
+        shown = np.searchsorted(whole.timestamps, out.timestamps)
+        np.testing.assert_allclose(_bottom_right(out.frames), _bottom_right(whole.frames[shown]), atol=1)
+
+
+def test_avi_with_b_frames_is_refused_by_decord_alone(tmp_path):
+    # decord gives such frames FFmpeg's no-pts marker as timestamp, and its seeks land on other frames
+    path = str(_avi(tmp_path / "clip.avi", "mpeg4"))
+    with pytest.raises(MediaError, match="decord cannot decode: .*timestamps"):
+        decode_item(MediaItem("a", "video", path, 1.0, 3.0), FrameSpec(frames=4, size=0, decoder="decord"))
