@@ -18,7 +18,8 @@ new pairs each epoch::
 
 - :func:`build_table` / :func:`table_from_records`: records -> :class:`ItemTable` (facts interned, columnar);
 - :class:`PairSampler`: label-first, template-second pair sampling over an object index (``cond``) or at
-  random (``rand``); :func:`choose_config` maps (template, label) to the wanted configuration;
+  random (``rand``); :class:`ConfigChooser` maps (template, label) to the wanted configuration (False ones
+  even per template, so the template does not tell the reasoning answer);
 - :func:`sample_instances`: many instances, NLVR2-balanced when asked;
 - :func:`make_pairs`: the whole command: 7:1:2 split by visual group, per-split generation;
 - :func:`instance_record` / :func:`iter_pair_records`: the pair records of the contract;
@@ -42,7 +43,7 @@ from raivtools.pairs.generate import (
     sample_instances,
 )
 from raivtools.pairs.items import FAMILIES, ItemTable, TableConfig, build_table, is_absent
-from raivtools.pairs.sampling import PairSampler, SamplerConfig, actual_config, choose_config
+from raivtools.pairs.sampling import ConfigChooser, PairSampler, SamplerConfig, actual_config
 from raivtools.pairs.templates import BUILTIN_TEMPLATES, Template, load_templates, realise
 
 
@@ -53,8 +54,8 @@ def table_from_records(records: Iterable[dict[str, Any]], config: TableConfig | 
 
 
 __all__ = [
-    "BUILTIN_TEMPLATES", "FAMILIES", "Instance", "ItemTable", "PairSampler", "PairsConfig", "SamplerConfig",
+    "BUILTIN_TEMPLATES", "ConfigChooser", "FAMILIES", "Instance", "ItemTable", "PairSampler", "PairsConfig", "SamplerConfig",
     "TableConfig", "Template", "actual_config", "assign_splits", "build_table", "caption_for", "caption_from_frame",
-    "choose_config", "instance_record", "is_absent", "iter_pair_records", "load_templates", "make_pairs", "realise",
+    "instance_record", "is_absent", "iter_pair_records", "load_templates", "make_pairs", "realise",
     "sample_instances", "table_from_records", "video_text_record",
 ]

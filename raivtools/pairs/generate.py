@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from raivtools.pairs.items import FAMILIES, ItemTable
-from raivtools.pairs.sampling import PairSampler, SamplerConfig, actual_config, choose_config
+from raivtools.pairs.sampling import ConfigChooser, PairSampler, SamplerConfig, actual_config
 from raivtools.pairs.templates import Template, realise, reason_choices
 from raivtools.seeding import stable_hash
 
@@ -127,6 +127,7 @@ def sample_instances(sampler: PairSampler, templates: list[Template], target: in
         unique_statements: never reuse a statement (val/test).
         max_failures: consecutive failed draws before stopping short.
     """
+    configs = ConfigChooser(templates, rng)
     active = list(range(len(templates)))  # templates that still have unused statements
     reuses = [0] * len(templates)  # consecutive draws of an already used statement, per template
     seen_pairs: set[int] = set()
@@ -137,7 +138,7 @@ def sample_instances(sampler: PairSampler, templates: list[Template], target: in
         label = rng.random() < 0.5
         t_index = rng.choices(active, [templates[i].weight for i in active])[0] if len(active) > 1 else active[0]
         template = templates[t_index]
-        first = sampler.sample(template, choose_config(template, label, rng))
+        first = _sample(sampler, configs, t_index, label)
         if first is not None and unique_statements and (t_index, first[2]) in used_statements:
             # a template whose draws keep landing on used statements has (nearly) run out of new ones; dropping
             # it keeps the cost per instance flat as a split grows
@@ -151,7 +152,7 @@ def sample_instances(sampler: PairSampler, templates: list[Template], target: in
         reuses[t_index] = 0
         group = [Instance(first[0], first[1], t_index, first[2], label, _config_of(template, label, sampler, first))]
         if balanced:
-            second = _twin(sampler, template, first, not label, rng)
+            second = _twin(sampler, configs, t_index, first, not label)
             if second is None:
                 failures += 1
                 continue
@@ -163,15 +164,25 @@ def sample_instances(sampler: PairSampler, templates: list[Template], target: in
             continue
         seen_pairs.update(keys)
         used_statements.add((t_index, first[2]))
+        for instance in group:
+            configs.kept(t_index, instance.config, instance.label)
         out.extend(group)
         failures = 0
     return out
 
 
-def _twin(sampler: PairSampler, template: Template, first: tuple[int, int, int], label: bool,
-          rng: random.Random) -> tuple[int, int, int] | None:
+def _sample(sampler: PairSampler, configs: ConfigChooser, t_index: int, label: bool,
+            fact: int | None = None) -> tuple[int, int, int] | None:
+    config = configs.choose(t_index, label)
+    found = sampler.sample(configs.templates[t_index], config, fact=fact)
+    configs.sampled(t_index, config, found is not None)
+    return found
+
+
+def _twin(sampler: PairSampler, configs: ConfigChooser, t_index: int, first: tuple[int, int, int],
+          label: bool) -> tuple[int, int, int] | None:
     for _ in range(3):
-        second = sampler.sample(template, choose_config(template, label, rng), fact=first[2])
+        second = _sample(sampler, configs, t_index, label, fact=first[2])
         if second is not None and (second[0], second[1]) != (first[0], first[1]):
             return second
     return None

@@ -1,8 +1,9 @@
 """Sampling a pair of items that puts a template's fact in a wanted configuration.
 
 The paper's order (seed 000, §3.1): decide True/False first, then the template, then sample a pair that
-realises it. :func:`choose_config` turns (template, label) into the configuration wanted, and
-:class:`PairSampler` finds a pair in it:
+realises it. :class:`ConfigChooser` turns (template, label) into the configuration wanted (for False, evenly over
+the other three, so the template does not give the reasoning answer away), and :class:`PairSampler` finds a pair
+in it:
 
 - the side(s) that must show the fact are drawn from the fact's posting list (the object index for objects);
 - a side that must not show it is drawn, in ``cond`` sampling (the default), through the object index from
@@ -25,12 +26,55 @@ PAIR_SIDES = {"im-im": (IMAGE, IMAGE), "im-vid": (IMAGE, VIDEO), "vid-vid": (VID
 SAMPLING = ("cond", "rand")
 
 
-def choose_config(template: Template, label: bool, rng: random.Random) -> tuple[int, int]:
-    """The configuration to sample: the claimed one for True, one of the other three at random for False."""
-    if label:
-        return template.config
-    others = [config for config in CONFIGS if config != template.config]
-    return others[rng.randrange(len(others))]
+class ConfigChooser:
+    """Chooses the configuration to sample for a (template, label): the claimed one for True; for False, one of the
+    other three, kept as even per template as the data allows.
+
+    A False statement's reasoning answer is the configuration its pair is really in. Drawn at random, the
+    configurations that are easy to find (the fact in neither input) win each time a harder draw fails, and the
+    template alone then tells the answer (41 % against the 33 % of chance on im-vid, one template's answer at 64 %
+    "neither"): a spurious bias the paper takes care to avoid. So a False instance asks for the configuration its
+    template has had least so far. One that the sampler almost never finds for the template (an action no image
+    shares with a video) is left out after ``min_tries`` tries, so its turn does not stall the split.
+
+    Args:
+        templates: the templates, indexed as the instances index them.
+        rng: the random source of ties.
+        min_tries: sampler calls of a configuration before its success rate may rule it out.
+        min_rate: the success rate under which it is ruled out.
+    """
+
+    def __init__(self, templates: list[Template], rng: random.Random, min_tries: int = 20, min_rate: float = 0.05):
+        self.templates, self.rng = templates, rng
+        self.min_tries, self.min_rate = min_tries, min_rate
+        self.made = [dict.fromkeys(CONFIGS, 0) for _ in templates]  # False instances kept, per configuration
+        self.tries = [dict.fromkeys(CONFIGS, 0) for _ in templates]  # sampler calls
+        self.found = [dict.fromkeys(CONFIGS, 0) for _ in templates]  # sampler calls that found a pair
+
+    def choose(self, t_index: int, label: bool) -> tuple[int, int]:
+        """The configuration to ask the sampler for."""
+        claimed = self.templates[t_index].config
+        if label:
+            return claimed
+        others = [config for config in CONFIGS if config != claimed]
+        open_ = [config for config in others if self._feasible(t_index, config)] or others
+        fewest = min(self.made[t_index][config] for config in open_)
+        tied = [config for config in open_ if self.made[t_index][config] == fewest]
+        return tied[self.rng.randrange(len(tied))] if len(tied) > 1 else tied[0]
+
+    def sampled(self, t_index: int, config: tuple[int, int], found: bool) -> None:
+        """Notes one sampler call for the configuration and whether it found a pair."""
+        self.tries[t_index][config] += 1
+        self.found[t_index][config] += found
+
+    def kept(self, t_index: int, config: tuple[int, int], label: bool) -> None:
+        """Notes an instance that went into the output."""
+        if not label:
+            self.made[t_index][config] += 1
+
+    def _feasible(self, t_index: int, config: tuple[int, int]) -> bool:
+        tries = self.tries[t_index][config]
+        return tries < self.min_tries or self.found[t_index][config] >= self.min_rate * tries
 
 
 def actual_config(table: ItemTable, family: str, fact: int, left: int, right: int) -> tuple[int, int] | None:

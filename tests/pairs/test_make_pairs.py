@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import re
 from collections import Counter, defaultdict
 
@@ -10,6 +11,7 @@ import pytest
 
 from raivtools.pairs import (
     BUILTIN_TEMPLATES,
+    ConfigChooser,
     PairsConfig,
     TableConfig,
     iter_pair_records,
@@ -187,6 +189,40 @@ def test_text_alone_is_at_chance_on_test(vid_pairs, synthetic_records):
     train = [r for r in unbalanced if r["split"] == "train"]
     assert bag_of_words_accuracy(train, train) > 0.55
     assert bag_of_words_accuracy(train, [r for r in unbalanced if r["split"] == "test"]) <= 0.6
+
+
+@pytest.mark.parametrize("kind", ["im-vid", "vid-vid"])
+def test_the_template_alone_does_not_tell_the_reasoning_answer(synthetic_records, kind):
+    # drawn at random, False configurations that are easy to find won whenever a harder draw failed: on im-vid one
+    # template's answer was "neither" 64 % of the time, and the train split's answer per template got 41 % on test
+    table = table_from_records(synthetic_records, TableConfig(kinds=(0, 1)))
+    answers = defaultdict(Counter)  # (split, template) -> the true configuration of its False instances
+    for result in make_pairs(table, list(BUILTIN_TEMPLATES), PairsConfig(kind=kind, reasoning=True, seed=2)):
+        for instance in result.instances:
+            if not instance.label:
+                answers[result.split, instance.template][instance.config] += 1
+    shares = {key: max(c.values()) / sum(c.values()) for key, c in answers.items() if sum(c.values()) >= 30}
+    assert len(shares) >= 10 and max(shares.values()) <= 0.4, shares
+    prior = {template: c.most_common(1)[0][0] for (split, template), c in answers.items() if split == "train"}
+    test = [(template, c) for (split, template), c in answers.items() if split == "test"]
+    hits = sum(c[prior[template]] for template, c in test if template in prior)
+    assert hits / sum(sum(c.values()) for _, c in test) <= 0.37
+
+
+def test_config_chooser_evens_false_configurations_and_gives_up_on_one_never_found():
+    template = next(t for t in BUILTIN_TEMPLATES if t.config == (1, 1))
+    chooser = ConfigChooser([template], random.Random(0))
+    assert chooser.choose(0, True) == (1, 1)
+    made = Counter()
+    for _ in range(300):
+        config = chooser.choose(0, False)
+        found = config != (1, 0)  # the sampler never finds this one
+        chooser.sampled(0, config, found)
+        if found:
+            chooser.kept(0, config, False)
+            made[config] += 1
+    assert chooser.tries[0][(1, 0)] == chooser.min_tries  # tried its share, then left to the others
+    assert set(made) == {(0, 1), (0, 0)} and abs(made[(0, 1)] - made[(0, 0)]) <= 1
 
 
 def test_pair_record_fields(vid_pairs):
