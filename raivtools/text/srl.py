@@ -47,6 +47,8 @@ NON_EVENT_DEPS = ("aux", "auxpass", "amod", "compound")
 # clauses that get frames of their own and so are not part of a noun phrase span
 CLAUSE_DEPS = ("relcl", "acl", "advcl", "punct", "appos", "parataxis")
 RELATIVE_PRONOUNS = ("who", "that", "which", "whom", "whose")
+# pronouns that deny their clause: "Nobody is sitting on the bench" shows no one sitting
+NEGATIVE_PRONOUNS = frozenset("nobody nothing none noone no-one".split())
 
 LOC_PREPS = frozenset(
     "in on at near inside outside under beneath beside behind above below by between among within atop "
@@ -236,6 +238,8 @@ def doc_objects(doc: Any) -> list[str]:
         if root.lemma_.lower() in RELATIONAL_NOUNS | QUANTITY_NOUNS and any(
                 c.dep_ == "prep" and c.lower_ == "of" for c in root.children):
             continue  # "the front of the box", "a group of men": the object is what follows "of"
+        if denial(root) is not None:
+            continue  # "a man with no shirt", "without a hat", "no cars or people": named, and not there
         words = [child.lemma_.lower() for child in root.lefts if child.dep_ == "compound"]
         seen.setdefault(" ".join(words + [root.lemma_.lower()]), None)
     return list(seen)
@@ -278,6 +282,23 @@ def _own_clause(token: Any) -> bool:
     return token.dep_ in CLAUSE_DEPS or (token.dep_ == "conj" and is_event_verb(token))
 
 
+def denial(token: Any) -> Any | None:
+    """The word that says a noun is not there, or None: "no" before it ("no shirt", "no one"), "without" above
+    it, the noun itself when it is a negative pronoun ("nobody"), or the denial of the noun it is conjoined with
+    ("no cars or people")."""
+    while True:
+        if token.lower_ in NEGATIVE_PRONOUNS:
+            return token
+        no = next((c for c in token.children if c.dep_ == "det" and c.lower_ == "no"), None)
+        if no is not None:
+            return no
+        if token.dep_ == "pobj" and token.head.lower_ == "without":
+            return token.head
+        if token.dep_ != "conj":
+            return None
+        token = token.head
+
+
 def _resolve(token: Any) -> Any:
     """A relative pronoun stands for the noun its clause modifies."""
     if token.lower_ in RELATIVE_PRONOUNS and token.head.dep_ == "relcl":
@@ -318,6 +339,9 @@ def _direct_roles(frame: Frame) -> None:
     verb = frame.verb
     for child in verb.children:
         dep = child.dep_
+        if dep in (*SUBJECT_DEPS, *PASSIVE_SUBJECT_DEPS, "dobj") and frame.negation is None:
+            # "Nobody is sitting", "No dogs are running", "eating no meat": the action is not shown
+            frame.negation = denial(child)
         if dep in SUBJECT_DEPS:
             _set(frame, "ARG0", _resolve(child))
         elif dep in PASSIVE_SUBJECT_DEPS:

@@ -79,3 +79,19 @@ def test_close_to_is_a_location_like_next_to():
     [frame] = doc_frames(doc)
     assert roles(frame) == {"ARG0": "A dog", "ARGM-LOC": "a man"}
     assert frame.preps == {"ARGM-LOC": "close to"}
+
+
+@pytest.mark.parametrize("caption, negated, objects", [
+    ("A man with no shirt is riding a bike.", [("ride", False)], ["man", "bike"]),
+    ("A man without a hat rides a horse.", [("ride", False)], ["man", "horse"]),
+    ("No dogs are running in the park.", [("run", True)], ["park"]),
+    ("Nobody is sitting on the bench.", [("sit", True)], ["bench"]),
+    ("No one is sitting on the bench.", [("sit", True)], ["bench"]),
+    ("An empty street with no cars or people.", [], ["street"]),
+])
+def test_what_a_caption_denies_is_neither_an_object_nor_an_action_shown(nlp, caption, negated, objects):
+    # "no shirt" listed a shirt as shown, and "Nobody is sitting" stated that someone sits: make-pairs then
+    # wrote True statements about things the caption says are not there
+    [record] = annotate([("c.jsonl", 1, {"caption": caption})], nlp, CaptionSRLConfig())
+    assert [(f["verb"], bool(f.get("negated"))) for f in record["srl"]] == negated
+    assert record["objects"] == objects
