@@ -66,13 +66,20 @@ def append_metrics(run_dir: Path, line: dict[str, Any]) -> None:
         handle.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY))
 
 
-def truncate_metrics(run_dir: Path, step: int) -> None:
-    """Drops metric lines logged after ``step`` (a resumed run logs them again)."""
+def truncate_metrics(run_dir: Path, step: int, epoch: int) -> None:
+    """Drops metric lines logged after ``step`` and the lines of epochs after ``epoch`` (a resumed run logs them
+    again): a checkpoint saved at an epoch's last step comes before that epoch's line, whose step is the same."""
     path = run_dir / METRICS_FILE
     if not path.exists():
         return
-    kept = [line for line in path.read_bytes().splitlines() if line.strip() and orjson.loads(line).get("step", 0) <= step]
+    lines = [line for line in path.read_bytes().splitlines() if line.strip()]
+    kept = [line for line in lines if _logged_by(orjson.loads(line), step, epoch)]
     atomic_write_bytes(path, b"".join(line + b"\n" for line in kept))
+
+
+def _logged_by(line: dict[str, Any], step: int, epoch: int) -> bool:
+    """Whether a run at ``step`` with ``epoch`` epochs finished had logged the metrics ``line``."""
+    return line.get("step", 0) <= step and not (line.get("event") == "epoch" and line.get("epoch", 0) > epoch)
 
 
 def checkpoint_path(run_dir: Path, which: str) -> Path:

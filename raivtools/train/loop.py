@@ -148,6 +148,17 @@ class Distributed:
         dist.all_reduce(flag)
         return flag
 
+    def mean_each(self, values: list[float], device) -> list[float]:
+        """The mean over ranks of each of ``values`` (the same number of them on every rank)."""
+        if self.world_size == 1 or not values:
+            return values
+        import torch
+        import torch.distributed as dist
+
+        tensor = torch.tensor(values, dtype=torch.float64, device=device)
+        dist.all_reduce(tensor)
+        return (tensor / self.world_size).tolist()
+
     def mean(self, value: float, device) -> float:
         """The mean of ``value`` over ranks."""
         if self.world_size == 1:
@@ -487,12 +498,13 @@ class Trainer:
             self._check_same_run(ckpt.read_run_config(self.run_dir), config_dict)
             self._restore(ckpt.load_checkpoint(last, map_location=self.device))
             if self.dist.is_main:
-                ckpt.truncate_metrics(self.run_dir, self.step)
+                ckpt.truncate_metrics(self.run_dir, self.step, self.epoch)
                 log(f"raiv train: resuming {self.run_dir} at epoch {self.epoch + 1}, step {self.step}")
             return
         if self.dist.is_main:
             if self.config.resume:
                 log(f"raiv train: --resume: {self.run_dir} has no {ckpt.LAST} yet; starting the run")
+                ckpt.truncate_metrics(self.run_dir, 0, 0)  # the lines the stopped attempt logged are logged again
             if self.run_dir.exists() and any(self.run_dir.iterdir()) and not self.config.resume:
                 raise InputError(f"{self.run_dir}: run directory is not empty: pass --resume to continue it, "
                                  "or choose a new --out")
@@ -505,6 +517,8 @@ class Trainer:
                          if key not in RESUMABLE_CHANGES and saved["train"].get(key) != now["train"].get(key))
         if saved["model"] != now["model"]:
             changed.append("model settings")
+        # other data or another number of processes: other batches per rank and another lr schedule
+        changed += [key for key in ("world_size", "steps") if saved.get(key) != now[key]]
         if changed:
             raise InputError(f"{self.run_dir}: --resume with other settings than the run was started with "
                              f"({', '.join(changed)}); use the same options or a new --out")
@@ -640,10 +654,14 @@ class Trainer:
         save_due = self.config.save_every and self.step % self.config.save_every == 0
         if log_due or save_due:  # on every rank, so a non-finite loss stops every rank at the same step
             self._read_pending_loss()
-        if log_due and self.dist.is_main:
-            ckpt.append_metrics(self.run_dir, {"event": "step", "epoch": self.epoch + 1, "step": self.step,
-                                               "loss": self.epoch_losses[-1], "lr": self.current_lr()})
+        if log_due:
+            loss = self.dist.mean(self.epoch_losses[-1], self.device)  # every rank's micro-batches, not rank 0's
+            if self.dist.is_main:
+                ckpt.append_metrics(self.run_dir, {"event": "step", "epoch": self.epoch + 1, "step": self.step,
+                                                   "loss": loss, "lr": self.current_lr()})
         if save_due:
+            # every rank resumes with rank 0's saved losses: make them those of all ranks first
+            self.epoch_losses = self.dist.mean_each(self.epoch_losses, self.device)
             self._save_last()
 
     def current_lr(self) -> float:
@@ -662,11 +680,12 @@ class Trainer:
             ckpt.append_metrics(self.run_dir, line)
             log(f"raiv train: epoch {self.epoch}/{self.config.epochs} step {self.step} train_loss {train_loss:.4f} "
                 + " ".join(f"val_{k} {v:.4f}" for k, v in val.items()))
-            improved = self._improved(val)
-            self._save_last()
-            if improved:
+            # best.pt before last.pt: last.pt carries the new best value, so a run stopped between the two would
+            # resume with best.pt never written for this epoch; this way round it redoes the epoch and writes it
+            if self._improved(val):
                 ckpt.save_checkpoint(self.run_dir / ckpt.BEST, {"model": self.model.state_dict(), "epoch": self.epoch,
                                                                 "step": self.step, "val": val})
+            self._save_last()
         self.dist.barrier()
         return line
 

@@ -82,3 +82,64 @@ def test_torchrun_one_rank_diverging_stops_both_at_the_same_step(tmp_path, world
     assert proc.returncode != 0, stderr[-3000:]
     assert "loss is nan at step 2 (epoch 1, batch 2)" in stderr, stderr[-3000:]
     assert "a loss is not finite on another rank at step 2 (epoch 1)" in stderr, stderr[-3000:]
+
+
+STOP_AT_STEP = '''
+import os
+import sys
+
+from raivtools.models import register
+from raivtools.models.raiv_fusion import RaivFusion
+
+
+@register("test-stop-at")
+class StopAt(RaivFusion):
+    """Late fusion that is interrupted (as by Ctrl-C) on every rank at forward call STOP_AT (0: never)."""
+
+    calls = 0
+
+    def forward(self, batch):
+        type(self).calls += 1
+        if type(self).calls == int(os.environ.get("STOP_AT", "0")):
+            raise KeyboardInterrupt
+        return super().forward(batch)
+
+
+from raivtools.cli import main
+
+sys.argv[0] = "raiv"
+main()
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("RAIV_SLOW_TESTS"),
+                    reason="starts two torch processes three times (~60 s on 2 cores); RAIV_SLOW_TESTS=1 runs it")
+def test_torchrun_resume_keeps_every_ranks_losses(tmp_path, world, feature_store):
+    # 32 examples / batch 4 = 8 batches, 4 steps per rank; stopped in step 4 with last.pt from step 2: the resumed
+    # ranks must go on from the losses of both ranks, not each from rank 0's
+    inputs = write_jsonl(tmp_path / "pairs.jsonl", world.pair_records(32, "train"))
+    script = tmp_path / "stop_at.py"
+    script.write_text(STOP_AT_STEP)
+
+    def run(out, stop_at=0, *extra):
+        env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "STOP_AT": str(stop_at)}
+        command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", str(script), "train",
+                   str(inputs), "--features", str(feature_store), "--arch", "test-stop-at", "--out", str(out),
+                   "--epochs", "1", "--batch-size", "4", "--set", "width=32", "--set", "heads=2", "--set",
+                   "text_layers=1", "--set", "fusion_layers=1", "--set", "context_length=32", "--set", "dropout=0",
+                   "--log-every", "1", "--save-every", "2", *extra]
+        return subprocess.run(command, capture_output=True, env=env, timeout=300)
+
+    def lines(out):
+        return [orjson.loads(line) for line in (out / "metrics.jsonl").read_bytes().splitlines()]
+
+    whole = run(tmp_path / "whole")
+    assert whole.returncode == 0, whole.stderr.decode()[-3000:]
+    steps, [epoch] = lines(tmp_path / "whole")[:-1], lines(tmp_path / "whole")[-1:]
+    # a step line's loss is that of both ranks' batches, as the epoch's is
+    assert sum(m["loss"] for m in steps) / len(steps) == pytest.approx(epoch["train_loss"], rel=1e-9)
+    assert run(tmp_path / "stopped", 4).returncode != 0
+    resumed = run(tmp_path / "stopped", 0, "--resume")
+    assert resumed.returncode == 0, resumed.stderr.decode()[-3000:]
+    assert lines(tmp_path / "stopped") == lines(tmp_path / "whole")
