@@ -103,10 +103,24 @@ class CaptionMatcher:
         self.hard_candidates = max(1, hard_candidates)
         with_roles = all("srl" in record and "objects" in record for _, _, record in records)
         self.facts = FactStatements([record for _, _, record in records]) if with_roles else None
-        # examples per epoch: a caption match and mismatch per item, and a fact statement true and false of each
-        # item with a fact (the LR schedule's length comes from this)
+        self.target = self._count_target()
+
+    def _count_target(self) -> int:
+        """Examples per epoch: a caption match and mismatch per item, and a fact statement true and false of each
+        item with a fact (the LR schedule's length comes from this)."""
         with_fact = sum(self.facts.has_fact(media_id) for _, media_id, _ in self.items) if self.facts else 0
-        self.target = 2 * len(self.items) + 2 * with_fact
+        return 2 * len(self.items) + 2 * with_fact
+
+    def leave_out_items_without(self, features: FeatureSource) -> None:
+        """Keeps the items with features only: their examples would be dropped each epoch, and the LR schedule,
+        planned for them, would end before its decay does (the caller warns about them)."""
+        kept = [position for position, (_, media_id, _) in enumerate(self.items) if not features.missing(media_id)]
+        if len(kept) == len(self.items):
+            return
+        self.items = [self.items[position] for position in kept]
+        self.words = [self.words[position] for position in kept]
+        self._check_mismatches()
+        self.target = self._count_target()
 
     def _check_mismatches(self) -> None:
         """Every caption needs a mismatch: a different caption of another media item (COCO and VATEX give an item

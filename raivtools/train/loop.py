@@ -300,6 +300,7 @@ def _tsp_data(config: TrainConfig, train_located: list, val_located: list, featu
 
     check_tsp_available()
     miner = PairMiner([r for _, _, r in train_located], config.sampling, config.pairs_per_item)
+    miner.leave_out_items_without(features)  # before the schedule is planned from its target
     val_pairs: list[dict[str, Any]] = []
     if val_located:
         val_miner = PairMiner([r for _, _, r in val_located], config.sampling)
@@ -326,11 +327,12 @@ def _itm_data(config: TrainConfig, train_located: list, val_located: list, featu
 
 
 def _warn_itm_left_out(what: str, matcher, located: list, features: FeatureSource) -> int:
-    """Warns once about the caption records without features (the matcher leaves them out of every epoch's
-    examples); returns how many they are."""
+    """Leaves the caption records without features out of the matcher, with one warning; returns how many they
+    are."""
     captions = [Example(index, (media_id,), caption) for index, media_id, caption in matcher.items]
     problems = usable(captions, features)[1]
     warn_left_out(what, located, problems)
+    matcher.leave_out_items_without(features)
     return len(problems)
 
 

@@ -53,18 +53,19 @@ class PairMiner:
         self.sampling = sampling
         self.records = srl_records
         self.templates = list(pairs.BUILTIN_TEMPLATES)
+        self.pairs_per_item = pairs_per_item
         self._use(srl_records)
         self.features_checked: FeatureSource | None = None
-        # statements come as True/False couples (NLVR2 balance), so an epoch has an even number of them
-        wanted = round(len(self.table) * pairs_per_item)
-        self.target = 2 * max(1, -(-wanted // 2)) if len(self.table) else 0
 
     def _use(self, records: list[dict[str, Any]]) -> None:
-        """Mines from ``records`` from now on."""
+        """Mines from ``records`` from now on, ``pairs_per_item`` statements for each of them per epoch."""
         from raivtools.pairs.generate import banned_objects
 
         self.table = self.pairs.table_from_records(records)
         self.banned = banned_objects(self.table, self.pairs.PairsConfig())
+        # statements come as True/False couples (NLVR2 balance), so an epoch has an even number of them
+        wanted = round(len(self.table) * self.pairs_per_item)
+        self.target = 2 * max(1, -(-wanted // 2)) if len(self.table) else 0
 
     def kinds(self) -> list[str]:
         """Pair kinds the media allow: im-im and vid-vid for one media kind, plus im-vid for both."""

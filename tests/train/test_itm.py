@@ -168,3 +168,6 @@ def test_captions_without_features_are_counted_once(tmp_path, world, feature_sto
     err = capsys.readouterr().err
     assert "1 of 8 training records have no features" in err and "captions.jsonl:2: record 'gone'" in err
     assert "2 of 4 validation records have no features" in err
+    # the schedule is planned for the examples an epoch gives: the item without features makes none
+    assert data.miner_items == data.miner.target == 2 * 7
+    assert len(data.miner.examples(rng_for(0, "itm", 0), FeatureSource(str(feature_store)))) == data.miner_items

@@ -78,6 +78,19 @@ def test_items_without_features_are_left_out_before_mining(tmp_path, world, caps
     assert len(examples) == miner.target and sum(e.label for e in examples) == len(examples) / 2
     assert {m for e in examples for m in e.media} <= set(ids[:20])
     assert "20 of 40 training records have no features" in capsys.readouterr().err
+    assert miner.target == 20  # --pairs-per-item 1 of the 20 items mined, not of the 40 given
+
+
+def test_the_schedule_is_planned_for_the_items_with_features(tmp_path, world):
+    from raivtools.train.data import FeatureSource
+    from raivtools.train.loop import load_data
+
+    ids = list(world.items)
+    store = write_feature_store(tmp_path / "half", {i: world.features[i] for i in ids[:20]})
+    inputs = write_jsonl(tmp_path / "srl.jsonl", world.srl_records("train", ids))
+    config = TrainConfig(arch="raiv-mid", inputs=[str(inputs)], features=str(store), out=str(tmp_path / "run"), task="tsp")
+    data = load_data(config, "tsp", FeatureSource(str(store)))
+    assert data.miner_items == data.miner.target == 20
 
 
 @pytest.mark.parametrize("count", [1, 2])
