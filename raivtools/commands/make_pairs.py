@@ -152,6 +152,10 @@ def _print_stats(table, results, templates, counts, statements, kind):
         f"{sum(len(r.instances) for r in results)} pairs")
     for reason, n in sorted(table.skipped.items()):
         log(f"  skipped {n} {reason}")
+    if table.moved_splits:
+        group, given, used = table.moved_splits[0]
+        warn(f"{len(table.moved_splits)} records give their visual item another split than an earlier record of it "
+             f"and go into the earlier one, so that no item is in two splits ({group}: {given!r} -> {used!r})")
     by_split = Counter()
     for (split, _, label), n in counts.items():
         by_split[(split, label)] += n

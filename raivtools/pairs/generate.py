@@ -68,18 +68,23 @@ class SplitResult:
 
 
 def assign_splits(table: ItemTable, ratios: tuple[float, float, float] = DEFAULT_RATIOS, seed: int = 0) -> None:
-    """Fills ``table.splits``: a record's own split, else its group's 7:1:2 share by a seeded hash order."""
+    """Fills ``table.splits``: the split the first record of a visual group gives, else the group's 7:1:2 share
+    by a seeded hash order. Records that give their group another split are noted in ``table.moved_splits``."""
     group_split: dict[int, str] = {}
+    table.moved_splits = []
     for item, given in enumerate(table.given_splits):
         if given is not None:
-            group_split.setdefault(table.groups[item], given)
+            group = table.groups[item]
+            first = group_split.setdefault(group, given)
+            if first != given:
+                table.moved_splits.append((table.group_keys.values[group], given, first))
     free = sorted({g for g in table.groups if g not in group_split},
                   key=lambda g: stable_hash(seed, "split", table.group_keys.values[g]))
     train_end = round(len(free) * ratios[0])
     val_end = train_end + round(len(free) * ratios[1])
     for position, group in enumerate(free):
         group_split[group] = "train" if position < train_end else "val" if position < val_end else "test"
-    table.splits = [table.given_splits[i] or group_split[table.groups[i]] for i in range(len(table))]
+    table.splits = [group_split[group] for group in table.groups]
 
 
 def banned_objects(table: ItemTable, config: PairsConfig) -> set[int]:

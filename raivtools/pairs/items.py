@@ -77,6 +77,9 @@ class ItemTable:
     groups: list[int] = field(default_factory=list)  # visual-item id (segment / video / image) for leakage
     given_splits: list[str | None] = field(default_factory=list)  # the record's own split, if any
     splits: list[str] = field(default_factory=list)  # the split the item ends up in
+    # (group, its record's split, the split used) of records that gave their visual item another split than an
+    # earlier record of it did: the item goes whole into the first one, so that it is never in two splits
+    moved_splits: list[tuple[str, str, str]] = field(default_factory=list)
     records: list[dict[str, Any]] | None = None  # whole records, kept only when a caller needs them
     present: dict[str, list[tuple[int, ...]]] = field(default_factory=lambda: {f: [] for f in FAMILIES})
     group_keys: Vocabulary = field(default_factory=Vocabulary)  # group name -> id

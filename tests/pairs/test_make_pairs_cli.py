@@ -106,3 +106,24 @@ def test_null_ids_and_media_paths_stop_with_file_and_line(raiv, tmp_path):
             r = raiv("make-pairs", str(path), "--kind", kind)
             assert r.returncode == 2 and f"{path}:2" in r.stderr and message in r.stderr, (record, r.stderr)
             assert r.stdout == b"" and "Traceback" not in r.stderr
+
+
+def test_a_visual_item_given_two_splits_goes_whole_into_the_first(raiv, synthetic_records, tmp_path):
+    # the events of a segment share it: one annotated as val once was paired in val while its siblings were in
+    # train, a visual leak between the splits
+    records = [dict(r) for r in synthetic_records]
+    segments = {}
+    for record in records:
+        if record.get("segment"):
+            record["split"] = "train" if record["segment"] not in segments else "val"
+            segments.setdefault(record["segment"], record["id"])
+    path = write_jsonl(tmp_path / "s.jsonl", records)
+    r = raiv("make-pairs", str(path), "--kind", "vid-vid")
+    assert r.returncode == 0, r.stderr
+    assert "records give their visual item another split than an earlier record of it" in r.stderr
+    segment_of = {record["id"]: record["segment"] for record in records if record.get("segment")}
+    splits = {}
+    for pair in r.records():
+        for side in ("left", "right"):
+            splits.setdefault(segment_of[pair[side]["id"]], set()).add(pair["split"])
+    assert len(splits) > 10 and all(s == {"train"} for s in splits.values())
