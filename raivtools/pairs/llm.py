@@ -30,21 +30,31 @@ class LLMConfig:
     device: str | None = None  # cuda / cpu; None picks cuda when available
 
 
-def describe(record: dict[str, Any]) -> str:
-    """One line of an item's annotations: "cut (agent: a man; patient: bread; place: kitchen). Objects: ..." """
-    frames = []
-    for frame in record.get("srl") or []:
-        roles = "; ".join(f"{ROLE_WORDS.get(name, name)}: {value}" for name, value in frame.get("roles", {}).items()
-                          if name != "ARGM-NEG")
-        negated = "not " if frame.get("negated") else ""
-        frames.append(f"{negated}{frame['verb']} ({roles})" if roles else f"{negated}{frame['verb']}")
-    objects = ", ".join(record.get("objects") or []) or "none listed"
-    caption = f"Caption: {record['caption'].strip()} " if isinstance(record.get("caption"), str) and record["caption"].strip() else ""
+def describe(records: dict[str, Any] | list[dict[str, Any]]) -> str:
+    """One line of an item's annotations: "cut (agent: a man; patient: bread; place: kitchen). Objects: ..."
+
+    Several records of one item (COCO and VATEX give an item five captions, each its own record) are described
+    together: the statement may be about any of them.
+    """
+    records = [records] if isinstance(records, dict) else records
+    frames = dict.fromkeys(_frame_text(frame) for record in records for frame in record.get("srl") or [])
+    objects = ", ".join(dict.fromkeys(o for record in records for o in record.get("objects") or [])) or "none listed"
+    captions = [r["caption"].strip() for r in records if isinstance(r.get("caption"), str) and r["caption"].strip()]
+    caption = (f"Caption: {captions[0]} " if len(captions) == 1
+               else f"Captions: {' | '.join(captions)} " if captions else "")
     return f"{caption}{'; '.join(frames) or 'no action annotated'}. Objects: {objects}."
 
 
-def build_prompt(kind: str, left: dict[str, Any], right: dict[str, Any], label: bool) -> str:
-    """The instruction for one instance."""
+def _frame_text(frame: dict[str, Any]) -> str:
+    roles = "; ".join(f"{ROLE_WORDS.get(name, name)}: {value}" for name, value in frame.get("roles", {}).items()
+                      if name != "ARGM-NEG")
+    negated = "not " if frame.get("negated") else ""
+    return f"{negated}{frame['verb']} ({roles})" if roles else f"{negated}{frame['verb']}"
+
+
+def build_prompt(kind: str, left: dict[str, Any] | list[dict[str, Any]], right: dict[str, Any] | list[dict[str, Any]],
+                 label: bool) -> str:
+    """The instruction for one instance (``left``, ``right``: the record, or every record, of each side's item)."""
     left_name, right_name = SIDE_NAMES[kind]
     truth = "true" if label else "false"
     return (
@@ -124,12 +134,14 @@ def with_llm_statements(records: Iterable[dict[str, Any]], table: Any, generator
         kind: the pair kind (names the sides in the prompt).
         chunk: records generated for at a time.
     """
-    index = {ref["id"]: i for i, ref in enumerate(table.refs)}
+    records_of: dict[Any, list[dict[str, Any]]] = {}  # every record of an id: an item may have several captions
+    for ref, item_record in zip(table.refs, table.records):
+        records_of.setdefault(ref["id"], []).append(item_record)
     batch: list[dict[str, Any]] = []
 
     def flush() -> Iterator[dict[str, Any]]:
-        prompts = [build_prompt(kind, table.records[index[r["left"]["id"]]], table.records[index[r["right"]["id"]]],
-                                r["label"]) for r in batch]
+        prompts = [build_prompt(kind, records_of[r["left"]["id"]], records_of[r["right"]["id"]], r["label"])
+                   for r in batch]
         for record, text in zip(batch, generator.generate(prompts)):
             record["template_statement"] = record["statement"]
             record["generator"] = "llm" if text else "template"

@@ -21,6 +21,19 @@ def test_prompt_and_cleaning():
     assert clean_statement(" ... \n") == ""
 
 
+def test_an_item_with_several_caption_records_is_described_whole():
+    # COCO gives an image five captions, each a record of the same id: the prompt showed only the last one's
+    # annotations, though the statement could be about a fact of any of them
+    captions = [{"id": "c1", "caption": "A man cuts bread.", "objects": ["man", "bread"],
+                 "srl": [{"verb": "cut", "roles": {"ARG0": "A man", "ARG1": "bread"}}]},
+                {"id": "c1", "caption": "A knife on a table.", "objects": ["knife", "table", "man"], "srl": []}]
+    other = {"id": "c2", "caption": "A dog runs.", "objects": ["dog"], "srl": [{"verb": "run", "roles": {"ARG0": "A dog"}}]}
+    prompt = build_prompt("im-im", captions, other, True)
+    assert ("The left image: Captions: A man cuts bread. | A knife on a table. cut (agent: A man; patient: bread). "
+            "Objects: man, bread, knife, table.") in prompt
+    assert "The right image: Caption: A dog runs. run (agent: A dog). Objects: dog." in prompt
+
+
 def test_llm_statements_replace_template_ones(synthetic_records, tiny_causal_lm):
     config = PairsConfig(kind="vid-vid", total=6, seed=2)
     templates = list(BUILTIN_TEMPLATES)
