@@ -56,7 +56,9 @@ def sample_positions(n: int, k: int, mode: str, rng: np.random.Generator | None 
     if mode == "random":
         if rng is None:
             raise ValueError("random sampling needs a seeded generator")
+        # whole-frame intervals that do not overlap (VindLU's): with ceil ends, neighbours shared a frame and
+        # could both draw it
         low = np.floor(edges[:-1]).astype(np.int64)
-        high = np.maximum(np.ceil(edges[1:]).astype(np.int64), low + 1)
+        high = np.maximum(np.floor(edges[1:]).astype(np.int64), low + 1)
         return np.minimum(rng.integers(low, high), n - 1)
     raise ValueError(f"unknown sampling {mode!r}; use one of {', '.join(SAMPLING_MODES)}")

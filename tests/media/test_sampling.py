@@ -53,3 +53,11 @@ def test_resize_short_side_and_centre_crop():
     assert resize_frames(frames, 24, keep_aspect=True).shape == (2, 24, 32, 3)
     assert resize_frames(frames, 0).shape == frames.shape
     assert output_shape(48, 64, 24, True) == (24, 32)
+
+
+def test_random_never_draws_one_frame_twice_when_there_are_enough():
+    # n=10, k=4: the intervals [0, 3) and [2, 5) shared frame 2, and a clip could get it twice
+    for n, k in [(10, 4), (7, 3), (9, 8), (5, 5)]:
+        for i in range(300):
+            positions = sample_positions(n, k, "random", rng_for(0, "frames", f"id{i}"))
+            assert (np.diff(positions) > 0).all(), (n, k, positions)
