@@ -13,6 +13,8 @@ with events ``Ev1``..``Ev5``): one record per event, covering the event's 2-seco
 A segment annotated several times (the valid split has three or more annotations per segment) gives one record
 per event whose ``srl`` holds one frame per annotation (``annotation`` numbers them); ``objects`` then lists the
 objects that at least half of the annotations name, and ``objects_mentioned`` every object any annotation names.
+Objects are the heads of the role phrases (:func:`objects_of`): both nouns of "man and woman", the owner too in
+"man's hand", what a quantity counts ("one of the men"), none for a pronoun ("he", "each other").
 
 imSitu (``train.json``/``dev.json``/``test.json`` plus ``imsitu_space.json``): one record per image; each role
 is the majority noun of the three annotator frames, realised with its first gloss; ``agent`` becomes ARG0 and
@@ -38,7 +40,20 @@ from raivtools.io.errors import InputError
 from raivtools.io.records import read_json_file, source_name
 from raivtools.schema import SPLIT_NAMES, srl_frame
 from raivtools.text.english import PRONOUNS, QUANTITY_NOUNS, singular, third_person
-from raivtools.text.srl import phrase_head
+from raivtools.text.srl import (
+    DETERMINERS,
+    LOC_ADVERBS,
+    NEGATIVE_PRONOUNS,
+    POST_MODIFIERS,
+    RELATIONAL_NOUNS,
+    SIDE_NOUNS,
+    head_words,
+    is_adjective,
+    is_owner,
+    is_participle,
+    owner_name,
+    phrase_head,
+)
 
 VIDSITU_EVENTS = ("Ev1", "Ev2", "Ev3", "Ev4", "Ev5")
 VIDSITU_EVENT_SECONDS = 2.0
@@ -57,6 +72,18 @@ _ARGM_KEY = re.compile(r"^ArgM \((.*)\)$")
 _SEGMENT_NAME = re.compile(r"^(.+)_seg_(\d+)_(\d+)$")
 #: roles whose values are things one can see (they give ``objects``); modifiers such as manner are not
 OBJECT_ROLES = ("ARG0", "ARG1", "ARG2", "ARG3", "ARG4", "ARG5", "ARGM-LOC")
+
+#: heads that name no object: pronouns (personal, indefinite, reciprocal "each other", possessive), determiners
+#: standing alone ("the other"), a side ("the left") and place adverbs ("outside")
+NO_OBJECT_WORDS = PRONOUNS | NEGATIVE_PRONOUNS | DETERMINERS | SIDE_NOUNS | LOC_ADVERBS | frozenset(
+    "someone somebody anyone anybody everyone everybody something anything everything others hers mine yours "
+    "theirs ours".split()
+)
+#: heads that stand for what follows "of": quantities ("group of men"), partitives ("one of the men", "all of
+#: them") and parts of a thing ("the side of the road")
+COUNTING_WORDS = QUANTITY_NOUNS | DETERMINERS | RELATIONAL_NOUNS | frozenset("all most half rest majority".split())
+# ", " / " and " / " & " / " as well as " between two noun phrases (the separator is kept, to rejoin adjectives)
+_COORDINATOR = re.compile(r"(\s*,\s*(?:and\s+)?|\s+(?:and|&|as well as)\s+)", re.IGNORECASE)
 
 IMSITU_ROLE_NAMES = {"agent": "ARG0", "place": "ARGM-LOC"}
 IMSITU_RECORD_KEYS = frozenset({"verb", "frames"})
@@ -103,13 +130,76 @@ def vidsitu_role(key: str) -> tuple[str, str | None]:
 
 
 def object_of(phrase: str) -> str:
-    """The object a role phrase names: its head word, singular ("two men in suits" -> "man"); for a quantity the
-    thing counted ("group of men" -> "man"); "" for a pronoun, which names no object."""
+    """The object a role phrase is about: its head word, singular ("two men in suits" -> "man"), for a quantity
+    the thing counted ("group of men" -> "man"), for a possessive the thing owned ("man's hand" -> "hand");
+    "" for a pronoun ("he", "each other"), which names no object. :func:`objects_of` gives them all."""
+    objects = objects_of(phrase)
+    return objects[0] if objects else ""
+
+
+def objects_of(phrase: str) -> list[str]:
+    """Every object a role phrase names: the head of each coordinated noun phrase, each followed by its owner.
+
+    "man and woman" -> [man, woman]; "black and white dog" -> [dog]; "the man's hand" -> [hand, man];
+    "one of the men" -> [man]; "man sitting on the couch" -> [man]; "someone" -> [].
+
+    Args:
+        phrase: a free-text role phrase as annotated ("man in wetsuit").
+
+    Returns:
+        The objects, singular and lower case, without repeats, in the order above; empty for a pronoun.
+    """
+    found = [obj for part in conjuncts(phrase) for obj in _conjunct_objects(part)]
+    return list(dict.fromkeys(obj for obj in found if obj))
+
+
+def conjuncts(phrase: str) -> list[str]:
+    """The coordinated noun phrases of a phrase ("man, woman and child" -> man, woman, child).
+
+    An "and" that joins adjectives ("black and white dog") or verbs ("man sitting and talking"), or a comma
+    before a modifier ("man, wearing a hat"), joins no noun phrases: the pieces stay one phrase.
+    """
+    pieces = _COORDINATOR.split(phrase)
+    parts = [pieces[0]]
+    for separator, piece in zip(pieces[1::2], pieces[2::2]):
+        if _continues(parts[-1], piece):
+            parts[-1] += separator + piece
+        else:
+            parts.append(piece)
+    return [part for part in parts if part.strip()]
+
+
+def _continues(previous: str, piece: str) -> bool:
+    """Whether ``piece``, after a coordinator, still belongs to the phrase ``previous`` (see :func:`conjuncts`)."""
+    before, after = _edge_word(previous, -1), _edge_word(piece, 0)
+    if not before or not after:
+        return True
+    if after in POST_MODIFIERS or (is_participle(after) and phrase_head(piece) == after):
+        return True  # "man, wearing a hat"; "man sitting and talking"
+    return is_adjective(before) and is_adjective(after)  # "black and white dog", "man in black and white"
+
+
+def _edge_word(text: str, index: int) -> str:
+    words = [word.strip(".,;:!?\"'()") for word in text.lower().split()]
+    words = [word for word in words if word]
+    return words[index] if words else ""
+
+
+def _conjunct_objects(phrase: str) -> list[str]:
+    """The objects one noun phrase names: its head, then the owners before it ("man's hand" -> hand, man)."""
     head = phrase_head(phrase)
     counted = re.split(r"\bof\b", phrase, maxsplit=1)
-    if head in QUANTITY_NOUNS and len(counted) == 2 and counted[1].strip():
-        return object_of(counted[1])
-    return "" if head in PRONOUNS else singular(head)
+    if head in COUNTING_WORDS and len(counted) == 2 and counted[1].strip():
+        return objects_of(counted[1])
+    owners = [owner_name(word) for word in head_words(phrase)[:-1] if is_owner(word)]
+    return [_object_name(word) for word in [head, *owners]]
+
+
+def _object_name(word: str) -> str:
+    """A head word as an object: singular, or "" when it names none (a pronoun, a lone determiner, a number)."""
+    if word in NO_OBJECT_WORDS or not any(char.isalpha() for char in word):
+        return ""
+    return singular(word)
 
 
 def _vidsitu_frame(event: dict[str, Any], where: str, annotation: int) -> dict[str, Any]:
@@ -152,8 +242,8 @@ def _vidsitu_frame(event: dict[str, Any], where: str, annotation: int) -> dict[s
 
 
 def _frame_objects(frame: dict[str, Any]) -> list[str]:
-    found = (object_of(frame["roles"][role]) for role in OBJECT_ROLES if role in frame["roles"])
-    return list(dict.fromkeys(obj for obj in found if obj))
+    found = (obj for role in OBJECT_ROLES if role in frame["roles"] for obj in objects_of(frame["roles"][role]))
+    return list(dict.fromkeys(found))
 
 
 def _objects_by_majority(frames: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
@@ -328,7 +418,8 @@ def _imsitu_record(name: str, entry: Any, space: dict[str, Any], where: str, ima
             raise InputError(f"{where}: noun {chosen!r} (role {role!r}) is not in the imSitu space file")
         roles[IMSITU_ROLE_NAMES.get(role, role)] = str(noun["gloss"][0])
     lemma = imsitu_lemma(verb, verb_info.get("abstract", ""))
-    objects = list(dict.fromkeys(gloss.lower() for gloss in roles.values()))
+    # a gloss is a whole WordNet name ("golf ball", "body of water"), so it stays whole; "outdoors" is no object
+    objects = list(dict.fromkeys(gloss.lower() for gloss in roles.values() if gloss.lower() not in NO_OBJECT_WORDS))
     return {
         "id": os.path.splitext(name)[0],
         "image": os.path.join(image_root, name) if image_root else name,

@@ -578,24 +578,114 @@ DETERMINERS = frozenset(
     "a an the this that these those his her their its my our your some any two three four five six several many "
     "one another other each every both".split()
 )
+# everything that ends the head of a short annotated noun phrase: prepositions (one word), relative words and
+# the participles annotators write most
 POST_MODIFIERS = frozenset(
     "in on at with of near by from under behind beside for to into onto inside outside who that which wearing "
-    "holding carrying dressed".split()
+    "holding carrying dressed whose whom where named called like without about w/".split()
+) | {prep for prep in LOC_PREPS | DIR_PREPS | TMP_PREPS if " " not in prep}
+# words that make a preposition with the one after them ("next to the car", "close to the door")
+PREPOSITION_PARTS = frozenset("next close away ahead out".split())
+# -ing/-ed nouns, which stay heads after a noun ("office building", "wedding ring")
+PARTICIPLE_LIKE_NOUNS = frozenset(
+    "building ceiling clothing painting wedding evening morning sibling pudding stocking earring railing icing "
+    "frosting bedding lightning awning offspring duckling dumpling sapling herring something nothing anything "
+    "everything darling viking stuffing topping lining housing setting landing opening beginning ending being "
+    "hundred".split()
 )
+# word lists whose words are adjectives: an -ing/-ed word after one is an adjective too ("good looking man")
+ADJECTIVE_LISTS = ("color", "size", "state")
+CONJUNCTIONS = frozenset({"and", "or", "nor", "&"})
+OWNER_MARK = "'s"  # head_words writes an owner as "man's" or "boys's" ("the boys' ball")
 
 
 def phrase_head(phrase: str) -> str:
     """The head word of a short annotated noun phrase without parsing it ("man in wetsuit" -> "man").
 
     The head of an English noun phrase is the last word before its first post-modifier (a preposition, a
-    relative pronoun or a participle such as "wearing"); determiners and numbers are never heads.
+    relative pronoun or a participle: "man *sitting* on the couch"); determiners, numbers and an owner before
+    the head ("man's hand" -> "hand") are never heads, and a leading preposition belongs to the role, not to
+    the phrase ("next to the car" -> "car"). An owner alone is the head: "the man's" -> "man".
     """
-    words = [w.strip(".,;:!?\"'()") for w in phrase.lower().split()]
-    words = [w for w in words if w]
+    words = head_words(phrase)
+    content = [w for i, w in enumerate(words) if _is_content_word(w) and not (is_owner(w) and i < len(words) - 1)]
+    head = content[-1] if content else (words[-1] if words else "")
+    return owner_name(head)
+
+
+def head_words(phrase: str) -> list[str]:
+    """The words of a noun phrase up to its head, lower case and without punctuation (see :func:`phrase_head`).
+
+    Possessives are written with :data:`OWNER_MARK` ("the boys' ball" -> the, boys's, ball).
+    """
+    words = _words(phrase)
     kept: list[str] = []
-    for word in words:
-        if kept and word in POST_MODIFIERS:
-            break
+    for index, word in enumerate(words):
+        following = words[index + 1] if index + 1 < len(words) else None
+        if _starts_post_modifier(word, following, kept):
+            if kept:
+                break
+            continue  # a leading preposition ("*next to* the car") introduces the phrase
         kept.append(word)
-    content = [w for w in kept if w not in DETERMINERS]
-    return content[-1] if content else (kept[-1] if kept else "")
+    return kept or words[:1]  # a phrase that is all preposition ("outside") is its own head
+
+
+def _words(phrase: str) -> list[str]:
+    words = []
+    for raw in phrase.lower().replace("\u2019", "'").split():
+        word = raw.strip(".,;:!?\"()#")
+        owner = word.endswith((OWNER_MARK, "s'"))
+        word = word.strip("'")
+        if owner and not word.endswith(OWNER_MARK):
+            word += OWNER_MARK  # "boys'" -> "boys's", so every owner ends alike
+        if word:
+            words.append(word)
+    return words
+
+
+def _starts_post_modifier(word: str, following: str | None, kept: list[str]) -> bool:
+    if word in POST_MODIFIERS or (word in PREPOSITION_PARTS and following in POST_MODIFIERS):
+        return True
+    # a participle modifies the noun before it; after a determiner or an adjective it is an adjective itself
+    # ("the crying woman", "large dining table")
+    before = kept[-1] if kept else None
+    return (before is not None and _is_content_word(before) and not is_owner(before) and not is_adjective(before)
+            and is_participle(word, following))
+
+
+def is_participle(word: str, following: str | None = None) -> bool:
+    """Whether a word after a noun is a participle ("man *sitting*", "man *tied* to a chair"), by its ending.
+
+    An -ed word before another noun is a modifier ("red *haired* woman"), so ``following`` must be nothing, a
+    preposition or a determiner; -ing and -ed words need a vowel before the ending ("ring", "bed" are nouns).
+    """
+    if word in PARTICIPLE_LIKE_NOUNS:
+        return False
+    if word.endswith("ing"):
+        return _has_vowel(word[:-3])
+    if word.endswith("ed") and not word.endswith("eed"):  # seed, speed, breed
+        return _has_vowel(word[:-2]) and (following is None or following in POST_MODIFIERS or following in DETERMINERS)
+    return False
+
+
+def is_adjective(word: str) -> bool:
+    """Whether a word is in one of the shipped adjective lists (colours, sizes, states: "black", "old")."""
+    return any(word in _one_word_entries(category) for category in ADJECTIVE_LISTS)
+
+
+def is_owner(word: str) -> bool:
+    """Whether a word of :func:`head_words` is a possessive ("man's")."""
+    return word.endswith(OWNER_MARK) and len(word) > len(OWNER_MARK)
+
+
+def owner_name(word: str) -> str:
+    """The owner a possessive names ("man's" -> "man", "boys's" -> "boys"); other words unchanged."""
+    return word[: -len(OWNER_MARK)] if is_owner(word) else word
+
+
+def _is_content_word(word: str) -> bool:
+    return word not in DETERMINERS and word not in CONJUNCTIONS and any(char.isalpha() for char in word)
+
+
+def _has_vowel(stem: str) -> bool:
+    return any(char in "aeiouy" for char in stem)
