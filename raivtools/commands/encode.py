@@ -115,7 +115,9 @@ def main(inputs, out_dir, model, pretrained, model_config, cache_dir, text_field
                     cache_dir=cache_dir, device=str(torch_device(device, local_rank)), precision=precision, tokens=tokens,
                     cuda_graph=cuda_graph)
     encoder = ClipEncoder(spec)
-    frames = FrameSpec(frames=num_frames, sampling=sampling, size=encoder.image_size, seed=seed)
+    # a squash model (SigLIP) sees the whole frame: decode keeping the aspect, the device squashes it
+    frames = FrameSpec(frames=num_frames, sampling=sampling, size=encoder.image_size,
+                       keep_aspect=encoder.resize_mode == "squash", seed=seed)
     pool = PoolConfig(workers=workers, timeout=timeout, max_memory_mb=worker_memory)
     config = EncodeConfig(text_fields=tuple(text_fields), visual=visual, batch_size=batch_size,
                           shard_size=shard_size, rank=share[0], world=share[1], resume=resume,

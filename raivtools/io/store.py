@@ -192,6 +192,9 @@ class StoreWriter:
                 key = f"{position}.{field}"
                 arrays[key] = array
                 index[record_id][field] = key
+        # a shard written again (a redo, a rerun share): its old marker must not vouch for the new arrays,
+        # whose positions differ, if the run stops between the two renames
+        (self.root / f"{name}.json").unlink(missing_ok=True)
         _write_npz(self.root / f"{name}.npz", arrays, self.compress)
         marker = {"ids": index, "count": len(index), "stats": stats or {}}
         atomic_write_bytes(self.root / f"{name}.json", orjson.dumps(marker))

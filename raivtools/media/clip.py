@@ -27,6 +27,7 @@ from raivtools.io.store import StoredArray, copy_pieces
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 _SCHEMAS = ("hf-hub:", "local-dir:")
+RESIZE_MODES = ("shortest", "squash")  # open_clip's preprocess_cfg resize modes done here ("longest" pads: not done)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,14 @@ def open_clip_name(model: str) -> str:
 
 
 def _weights_help(spec: ClipSpec) -> str:
+    # --pretrained is ignored for hf-hub: and local-dir: models, so suggesting a --pretrained value would not help
+    if spec.model.startswith("local-dir:"):
+        return (f"put the weights (open_clip_model.safetensors or open_clip_pytorch_model.bin) beside "
+                f"open_clip_config.json in {spec.model[len('local-dir:'):]}, or pass --model NAME with --pretrained "
+                "/path/to/checkpoint (or --pretrained none for random weights: features are then meaningless)")
+    if spec.model.startswith("hf-hub:"):
+        return (f"download {spec.model[len('hf-hub:'):]} where there is internet and pass --model local-dir:DIR "
+                "(the folder holding its open_clip_config.json and weights), or --cache-dir with that hub cache")
     return (
         "pass a local checkpoint (--pretrained /path/to/open_clip_pytorch_model.bin, or --model local-dir:DIR "
         "holding open_clip_config.json and the weights), put the weights in --cache-dir, or pass "
@@ -110,10 +119,14 @@ def load_clip(spec: ClipSpec) -> tuple[Any, Any]:
     pretrained = _resolve_pretrained(spec)
     if spec.pretrained.lower() == "none" and not spec.model.startswith(_SCHEMAS):
         warn(f"--pretrained none: {spec.model} has random weights; its features are meaningless except for tests")
+    # open_clip only logs (a warning we silence) when a local-dir: or hf-hub: model has no weights file, and
+    # builds it with random weights: features that look fine and mean nothing
+    required = pretrained is not None or spec.model.startswith(_SCHEMAS)
     try:
         with quiet_open_clip():  # the warning above already says what open_clip would log
             model = open_clip.create_model(spec.model, pretrained=pretrained, precision=spec.precision,
-                                           device=spec.device, cache_dir=spec.cache_dir)
+                                           device=spec.device, cache_dir=spec.cache_dir,
+                                           require_pretrained=required)
             tokenizer = open_clip.get_tokenizer(spec.model, cache_dir=spec.cache_dir)
     except (RuntimeError, FileNotFoundError, ValueError, OSError) as exc:
         reason = " ".join(str(exc).split())[:300]
@@ -169,8 +182,9 @@ class PendingEmbeddings:
 class ClipEncoder:
     """Batched CLIP encoding of uint8 frames and of strings.
 
-    Frames are resized on the device (short side to the model's input size, bicubic with antialiasing),
-    centre-cropped and normalised with the model's own mean and std, as open_clip's preprocessing does.
+    Frames are resized on the device as the model's open_clip preprocessing says (short side to the model's
+    input size then a centre crop, or both sides to it for "squash" models such as SigLIP; bicubic or bilinear,
+    antialiased) and normalised with the model's own mean and std.
     """
 
     def __init__(self, spec: ClipSpec):
@@ -179,6 +193,7 @@ class ClipEncoder:
         self.spec = spec
         self.model, self.tokenizer = load_clip(spec)
         self.image_size, mean, std = pixel_settings(self.model)
+        self.resize_mode, self.interpolation = resize_settings(self.model)
         self.device = torch.device(spec.device)
         self.dtype = _input_dtype(self.model.visual)
         self.scale, self.shift = normalization_constants(mean, std, self.device)
@@ -206,7 +221,8 @@ class ClipEncoder:
         import torch
 
         pixels = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device, non_blocking=True)
-        return normalize_pixels(pixels, self.image_size, self.scale, self.shift).to(self.dtype)
+        return normalize_pixels(pixels, self.image_size, self.scale, self.shift, self.resize_mode,
+                                self.interpolation).to(self.dtype)
 
     def stage(self, pieces: list[np.ndarray | StoredArray]) -> list[Any]:
         """The host half of a batch of uint8 pieces ``[k_i,H_i,W_i,3]``: one uint8 tensor per frame size (the
@@ -247,8 +263,8 @@ class ClipEncoder:
                 compute.wait_stream(self._copy_stream)
                 for pixels in on_device:
                     pixels.record_stream(compute)  # the allocator must not reuse it before the forward ran
-            batch = torch.cat([normalize_pixels(pixels, self.image_size, self.scale, self.shift).to(self.dtype)
-                               for pixels in on_device])
+            batch = torch.cat([normalize_pixels(pixels, self.image_size, self.scale, self.shift, self.resize_mode,
+                                                self.interpolation).to(self.dtype) for pixels in on_device])
             output = self._image_tower(batch)
             pooled, tokens = output if self.spec.tokens else (output, None)
             return PendingEmbeddings(staged, HostResult.start(self.device, pooled, tokens))
@@ -340,6 +356,22 @@ def pixel_settings(model: Any) -> tuple[int, tuple[float, ...], tuple[float, ...
     return int(size[0] if isinstance(size, (tuple, list)) else size), mean, std
 
 
+def resize_settings(model: Any) -> tuple[str, str]:
+    """(resize mode, interpolation) of an open_clip model's image preprocessing: ``"shortest"`` (short side to
+    the size, then a centre crop) or ``"squash"`` (both sides to the size); ``"bicubic"`` or ``"bilinear"``.
+
+    Raises:
+        InputError: a resize mode not done here (open_clip's ``"longest"``, which pads).
+    """
+    config = getattr(model.visual, "preprocess_cfg", {}) or {}
+    mode = config.get("resize_mode") or "shortest"
+    if mode not in RESIZE_MODES:
+        raise InputError(f"the model's preprocessing resizes with resize_mode {mode!r}; raiv encode does "
+                         f"{' and '.join(RESIZE_MODES)} only")
+    # open_clip's inference transform runs "random" as bicubic
+    return mode, "bilinear" if config.get("interpolation") == "bilinear" else "bicubic"
+
+
 def normalization_constants(mean: tuple[float, ...], std: tuple[float, ...], device: Any = None):
     """``(scale, shift)`` [1,3,1,1] tensors with ``(pixel / 255 - mean) / std == pixel * scale + shift``."""
     import torch
@@ -349,27 +381,32 @@ def normalization_constants(mean: tuple[float, ...], std: tuple[float, ...], dev
     return (1.0 / (255.0 * std_t)).view(1, 3, 1, 1), (-mean_t / std_t).view(1, 3, 1, 1)
 
 
-def normalize_pixels(pixels: Any, size: int, scale: Any, shift: Any) -> Any:
+def normalize_pixels(pixels: Any, size: int, scale: Any, shift: Any, mode: str = "shortest",
+                     interpolation: str = "bicubic") -> Any:
     """uint8 ``[N,H,W,3]`` pixels (a tensor on the model's device) -> float32 ``[N,3,size,size]``, as open_clip's
-    preprocessing: short side resized to ``size`` (bicubic, antialiased), centre crop, mean/std normalisation
-    (one fused multiply-add with :func:`normalization_constants`)."""
+    preprocessing: resized and cropped by :func:`resize_crop` (``mode``, ``interpolation`` from
+    :func:`resize_settings`), mean/std normalisation (one fused multiply-add with :func:`normalization_constants`)."""
     import torch
 
     pixels = pixels.permute(0, 3, 1, 2).float()
     if tuple(pixels.shape[-2:]) != (size, size):
-        pixels = resize_crop(pixels.div_(255.0), size).mul_(255.0)
+        pixels = resize_crop(pixels.div_(255.0), size, mode, interpolation).mul_(255.0)
     return torch.addcmul(shift, pixels, scale)
 
 
-def resize_crop(pixels: Any, size: int) -> Any:
-    """Float ``[N,3,H,W]`` in [0, 1] -> ``[N,3,size,size]``: short side to ``size``, then the centre crop."""
+def resize_crop(pixels: Any, size: int, mode: str = "shortest", interpolation: str = "bicubic") -> Any:
+    """Float ``[N,3,H,W]`` in [0, 1] -> ``[N,3,size,size]``: short side to ``size`` then the centre crop, or
+    (``mode="squash"``) both sides to ``size``; sizes and offsets as torchvision's Resize and CenterCrop."""
     import torch.nn.functional as F
 
     height, width = pixels.shape[-2:]
-    factor = size / min(height, width)
-    scaled = (max(size, round(height * factor)), max(size, round(width * factor)))
+    if mode == "squash":
+        scaled = (size, size)
+    else:  # torchvision truncates the long side (a 240x320 frame goes to 224x298, not 224x299)
+        long = int(size * max(height, width) / min(height, width))
+        scaled = (size, long) if height <= width else (long, size)
     if scaled != (height, width):
-        pixels = F.interpolate(pixels, size=scaled, mode="bicubic", align_corners=False, antialias=True)
+        pixels = F.interpolate(pixels, size=scaled, mode=interpolation, align_corners=False, antialias=True)
         pixels = pixels.clamp_(0.0, 1.0)
-    top, left = (scaled[0] - size) // 2, (scaled[1] - size) // 2
+    top, left = round((scaled[0] - size) / 2), round((scaled[1] - size) / 2)  # CenterCrop rounds the offsets
     return pixels[:, :, top: top + size, left: left + size]

@@ -134,11 +134,15 @@ class FeatureEncoder:
             seen: set[str] = set()
             for index, chunk in enumerate(iter_chunks(located, self.config.shard_size)):
                 if index % self.config.world != self.config.rank:
+                    # another share encodes it, but its ids come first: a later record with one is a
+                    # duplicate here too, as in a run over the whole input (else its arrays would win)
+                    seen.update(record_id(record, f"{name}:{line}") for name, line, record in chunk
+                                if record.get("status") != "error")
                     continue
-                resumed = self.config.resume and self.writer.is_done(shard_name(index))
+                chunk_entries = [self._entry(record, f"{name}:{line}", seen) for name, line, record in chunk]
+                resumed = self.config.resume and self._done_with(index, chunk_entries)
                 unit_meta.append((index, resumed, len(chunk)))
-                for name, line, record in chunk:
-                    entry = self._entry(record, f"{name}:{line}", seen)
+                for (name, line, record), entry in zip(chunk, chunk_entries):
                     decode = not resumed and entry.error is None and not entry.passthrough \
                         and not entry.duplicate and self.config.visual and not isinstance(record.get("frames"), str) \
                         and media_kind(record) is not None
@@ -164,6 +168,18 @@ class FeatureEncoder:
                     unit_meta.pop(0)
                     del pending[:position]
                     entries, position = [], 0
+
+    def _done_with(self, index: int, entries: list[_Entry]) -> bool:
+        """Whether shard ``index`` is done and holds exactly these records: a shard done from other input (records
+        added or removed before it) is redone, so no record is printed "ok" without its arrays in the store."""
+        name = shard_name(index)
+        if not self.writer.is_done(name):
+            return False
+        stored = list(orjson.loads((self.writer.root / f"{name}.json").read_bytes())["ids"])
+        if stored == [e.record_id for e in entries if not e.passthrough and not e.duplicate]:
+            return True
+        warn(f"--resume: {name} was made from other records than the input has there now; encoding it again")
+        return False
 
     def _staged(self, unit: _Unit) -> _Unit:
         """The unit with its frames cut into batches and staged on the host (here, in the reader thread)."""
