@@ -14,7 +14,8 @@ Truth is decided conservatively, because the annotations only say what *is* ther
 - a fact is *absent* only when no record of the item's visual group (the same video segment, video or image)
   mentions it in any annotation; a verb with an unknown entity or place never makes an action+entity or
   action+location fact absent; an object is not absent where an object with its head noun is mentioned ("coffee
-  mug" and "mug" from sources that name objects differently, "tennis ball" and "golf ball");
+  mug" and "mug" from sources that name objects differently, "tennis ball" and "golf ball"), nor where any role
+  phrase has the word ("man in *wetsuit*");
 - anything in between is *unknown* and is never used for a True or a False statement.
 
 Strings are interned to ints and items are stored as parallel lists, so a million records fit in memory.
@@ -22,6 +23,7 @@ Strings are interned to ints and items are stored as parallel lists, so a millio
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ from raivtools.text.english import PRONOUNS, is_mass_noun, is_plural, singular, 
 from raivtools.text.srl import DETERMINERS, phrase_head
 
 FAMILIES = ("object", "action", "action_entity", "action_location")
+_WORD = re.compile(r"[^\W\d_]+")
 IMAGE, VIDEO = 0, 1
 KIND_NAMES = ("image", "video")
 ARTICLES = ("a", "an", "the")
@@ -260,6 +263,7 @@ def _add_item(table: ItemTable, record: dict[str, Any], kind: int, group: int, s
         name = obj.strip().lower()
         mentions["object"].add(facts["object"].add(name))
         mentions["object"].add(_head_mention(words.add(head_of(name))))
+    _mention_role_words(srl, words, mentions)
     annotations = max(1, len({frame.get("annotation", 0) for frame in srl}))
     counts: dict[str, Counter] = {f: Counter() for f in FAMILIES[1:]}
     for frame in srl:
@@ -276,6 +280,16 @@ def _add_item(table: ItemTable, record: dict[str, Any], kind: int, group: int, s
         table.present[family].append(tuple(f for f, n in counts[family].items() if 2 * n >= annotations))
     if table.records is not None:
         table.records.append(record)
+
+
+def _mention_role_words(srl: list[dict[str, Any]], words: Vocabulary, mentions: dict[str, set]) -> None:
+    """Every word of the role phrases mentions an object by that head: a noun inside a phrase ("man in *wetsuit*",
+    "cup of *coffee*") is no object of the record's own, but it is seen, so it must never be called absent."""
+    for frame in srl:
+        for value in frame["roles"].values():
+            if isinstance(value, str):
+                for word in _WORD.findall(value.lower()):
+                    mentions["object"].add(_head_mention(words.add(singular(word))))
 
 
 def _frame_facts(frame: dict[str, Any], words: Vocabulary, facts: dict[str, Vocabulary],

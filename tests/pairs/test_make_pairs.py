@@ -247,6 +247,23 @@ def test_an_object_named_by_its_head_elsewhere_is_not_absent():
     assert is_absent(table, 0, "object", fact["chair"]) and is_absent(table, 1, "object", fact["table"])
 
 
+def test_a_noun_inside_a_role_phrase_is_never_absent():
+    # VidSitu's "man in wetsuit" names the man as the object; the wetsuit was then "absent", and another video's
+    # wetsuit made "Neither video shows a wetsuit" True of a clip that shows one
+    from raivtools.pairs import is_absent
+
+    records = [
+        {"id": "diver", "video": "a.mp4", "objects": ["man"],
+         "srl": [{"verb": "dive", "roles": {"ARG0": "man in black wetsuits"}}]},
+        {"id": "surfer", "video": "b.mp4", "objects": ["woman", "wetsuit", "cup"],
+         "srl": [{"verb": "wear", "roles": {"ARG0": "woman", "ARG1": "wetsuit"}}]},
+    ]
+    table = table_from_records(records, TableConfig(kinds=(1,)))
+    fact = table.facts["object"].ids
+    assert not is_absent(table, 0, "object", fact["wetsuit"])
+    assert is_absent(table, 0, "object", fact["cup"]) and is_absent(table, 1, "object", fact["man"])
+
+
 def test_a_clip_named_with_and_without_its_segment_is_one_visual_item(synthetic_records):
     # the same clips from a second source that does not name the segment (a caption file of the VidSitu clips):
     # one clip must stay in one split, never be paired with itself, nor be called without the zebra its caption has

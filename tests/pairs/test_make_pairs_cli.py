@@ -41,7 +41,8 @@ def test_bad_input_corrupt_missing_field_empty_and_unicode(raiv, tmp_path):
     r = raiv("make-pairs", str(clash))
     assert r.returncode == 2 and f"{clash}:3" in r.stderr and f"{clash}:1" in r.stderr and "'b.mp4'" in r.stderr
     items = [{"id": f"ü{i}", "image": f"bild{i}.jpg", "objects": ["äpfel" if i % 2 else "brötchen", "tisch"],
-              "srl": [{"verb": "schälen", "roles": {"ARG0": "frau", "ARG1": "äpfel"}}]} for i in range(40)]
+              "srl": [{"verb": "schälen", "roles": {"ARG0": "frau", "ARG1": "äpfel" if i % 2 else "brötchen"}}]}
+             for i in range(40)]
     r = raiv("make-pairs", str(write_jsonl(tmp_path / "u.jsonl", items)), "--family", "object")
     assert r.returncode == 0, r.stderr
     statements = {p["statement"] for p in r.records()}
