@@ -8,8 +8,8 @@ validation each epoch with ``best.pt`` / ``last.pt``, ``metrics.jsonl``, exact `
 loss is NaN or infinite (the last good checkpoint stays as it was).
 
 Exact resume: the batch order of an epoch and the frames sampled for a batch are drawn from generators keyed by
-(seed, epoch, batch), and the checkpoint carries the torch RNG state, so a run resumed from ``last.pt`` takes
-the very same steps as one that was never interrupted.
+(seed, epoch, batch), and the checkpoint carries every rank's torch RNG state, so a run resumed from ``last.pt``
+takes the very same steps as one that was never interrupted.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import dataclasses
 import math
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,31 @@ class Distributed:
         tensor = torch.tensor([value], dtype=torch.float64, device=device)
         dist.all_reduce(tensor)
         return float(tensor.item()) / self.world_size
+
+    def gather(self, value: Any) -> list[Any] | None:
+        """Every rank's ``value`` (picklable) on rank 0, in rank order; None on the other ranks."""
+        if self.world_size == 1:
+            return [value]
+        import torch.distributed as dist
+
+        values = [None] * self.world_size if self.is_main else None
+        dist.gather_object(value, values, dst=0)
+        return values
+
+    def check_on_main(self, check: Callable[[], None], device) -> None:
+        """Runs ``check`` on rank 0 alone; when it raises InputError, every rank raises one (rank 0 its own, so the
+        message is printed once): the other ranks would otherwise wait for rank 0 at their next collective."""
+        error = None
+        if self.is_main:
+            try:
+                check()
+            except InputError as exc:
+                error = exc
+        if not self.mean(float(error is not None), device):  # above 0 on every rank when rank 0's check failed
+            return
+        if error is not None:
+            raise error
+        raise InputError(f"rank {self.rank}: stopped with rank 0, which could not start the run (see its error)")
 
 
 def resolve_device(name: str, dist_info: Distributed):
@@ -496,8 +522,9 @@ class Trainer:
     def _prepare_run_dir(self) -> None:
         config_dict = self.run_config()
         last = self.run_dir / ckpt.LAST
-        if self.config.resume and last.exists():
-            self._check_same_run(ckpt.read_run_config(self.run_dir), config_dict)
+        resuming = self.config.resume and last.exists()
+        self.dist.check_on_main(lambda: self._check_run_dir(config_dict, resuming), self.device)
+        if resuming:
             self._restore(ckpt.load_checkpoint(last, map_location=self.device))
             if self.dist.is_main:
                 ckpt.truncate_metrics(self.run_dir, self.step, self.epoch)
@@ -507,12 +534,18 @@ class Trainer:
             if self.config.resume:
                 log(f"raiv train: --resume: {self.run_dir} has no {ckpt.LAST} yet; starting the run")
                 ckpt.truncate_metrics(self.run_dir, 0, 0)  # the lines the stopped attempt logged are logged again
-            if self.run_dir.exists() and any(self.run_dir.iterdir()) and not self.config.resume:
-                raise InputError(f"{self.run_dir}: run directory is not empty: pass --resume to continue it, "
-                                 "or choose a new --out")
             self.run_dir.mkdir(parents=True, exist_ok=True)
             ckpt.write_run_config(self.run_dir, config_dict)
         self.dist.barrier()
+
+    def _check_run_dir(self, config_dict: dict[str, Any], resuming: bool) -> None:
+        """Raises InputError when ``--resume`` finds another run's settings, or, without it, the run directory
+        is not empty."""
+        if resuming:
+            self._check_same_run(ckpt.read_run_config(self.run_dir), config_dict)
+        elif self.run_dir.exists() and any(self.run_dir.iterdir()) and not self.config.resume:
+            raise InputError(f"{self.run_dir}: run directory is not empty: pass --resume to continue it, "
+                             "or choose a new --out")
 
     def _check_same_run(self, saved: dict[str, Any], now: dict[str, Any]) -> None:
         changed = sorted(key for key in set(saved["train"]) | set(now["train"])
@@ -687,7 +720,7 @@ class Trainer:
             if self._improved(val):
                 ckpt.save_checkpoint(self.run_dir / ckpt.BEST, {"model": self.model.state_dict(), "epoch": self.epoch,
                                                                 "step": self.step, "val": val})
-            self._save_last()
+        self._save_last()  # on every rank: each sends rank 0 its RNG state
         self.dist.barrier()
         return line
 
@@ -742,20 +775,28 @@ class Trainer:
     # -------------------------------------------------------------------------------------------- state
 
     def _save_last(self) -> None:
+        """Rank 0 writes last.pt with every rank's RNG state: call it on every rank (each sends its own)."""
+        rng_states = self.dist.gather(self._rng_state())
         if not self.dist.is_main:
             return
-        import torch
-
         state = {
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
             "epoch": self.epoch, "step": self.step, "batch_in_epoch": self.batch_in_epoch,
-            "epoch_losses": list(self.epoch_losses),
-            "best": self.best, "torch_rng": torch.get_rng_state(),
+            "epoch_losses": list(self.epoch_losses), "best": self.best, **rng_states[0],
         }
+        if self.dist.world_size > 1:  # the ranks' batches differ, and so do their dropout draws: each resumes its own
+            state["rank_rng"] = dict(enumerate(rng_states))
+        ckpt.save_checkpoint(self.run_dir / ckpt.LAST, state)
+
+    def _rng_state(self) -> dict[str, Any]:
+        """This process's torch RNG states, as last.pt keeps them."""
+        import torch
+
+        state = {"torch_rng": torch.get_rng_state()}
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
-        ckpt.save_checkpoint(self.run_dir / ckpt.LAST, state)
+        return state
 
     def _restore(self, state: dict[str, Any]) -> None:
         import torch
@@ -767,9 +808,11 @@ class Trainer:
         self.epoch, self.step, self.batch_in_epoch = state["epoch"], state["step"], state["batch_in_epoch"]
         self.best = state["best"]
         self.epoch_losses = list(state["epoch_losses"])
-        torch.set_rng_state(state["torch_rng"].cpu())
-        if "cuda_rng" in state and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
+        # a single process's last.pt (or one from before rank_rng) holds one state, rank 0's
+        rng = state.get("rank_rng", {}).get(self.dist.rank, state)
+        torch.set_rng_state(rng["torch_rng"].cpu())
+        if "cuda_rng" in rng and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda_rng"].cpu(), self.device)
 
 
 def make_optimizer(groups: list[dict[str, Any]], lr: float):

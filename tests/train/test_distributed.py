@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
 import orjson
 import pytest
 
+from raivtools.train.checkpoint import load_checkpoint
 from tests.conftest import REPO
 from tests.factories import write_jsonl
 
@@ -115,10 +117,16 @@ main()
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("RAIV_SLOW_TESTS"),
                     reason="starts two torch processes three times (~60 s on 2 cores); RAIV_SLOW_TESTS=1 runs it")
-def test_torchrun_resume_keeps_every_ranks_losses(tmp_path, world, feature_store):
+def test_torchrun_resume_keeps_every_ranks_losses_and_rng(tmp_path, world, feature_store):
     # 32 examples / batch 4 = 8 batches, 4 steps per rank; stopped in step 4 with last.pt from step 2: the resumed
-    # ranks must go on from the losses of both ranks, not each from rank 0's
-    inputs = write_jsonl(tmp_path / "pairs.jsonl", world.pair_records(32, "train"))
+    # ranks must go on from the losses of both ranks, not each from rank 0's, and each with its own RNG state (its
+    # dropout), not rank 0's
+    import torch
+
+    records = world.pair_records(32, "train")
+    for i, record in enumerate(records):  # batches of other lengths on each rank: dropout draws that differ by rank
+        record["statement"] += " Look." * (i % 8)
+    inputs = write_jsonl(tmp_path / "pairs.jsonl", records)
     script = tmp_path / "stop_at.py"
     script.write_text(STOP_AT_STEP)
 
@@ -127,7 +135,7 @@ def test_torchrun_resume_keeps_every_ranks_losses(tmp_path, world, feature_store
         command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", str(script), "train",
                    str(inputs), "--features", str(feature_store), "--arch", "test-stop-at", "--out", str(out),
                    "--epochs", "1", "--batch-size", "4", "--set", "width=32", "--set", "heads=2", "--set",
-                   "text_layers=1", "--set", "fusion_layers=1", "--set", "context_length=32", "--set", "dropout=0",
+                   "text_layers=1", "--set", "fusion_layers=1", "--set", "context_length=32", "--set", "dropout=0.2",
                    "--log-every", "1", "--save-every", "2", *extra]
         return subprocess.run(command, capture_output=True, env=env, timeout=300)
 
@@ -143,3 +151,43 @@ def test_torchrun_resume_keeps_every_ranks_losses(tmp_path, world, feature_store
     resumed = run(tmp_path / "stopped", 0, "--resume")
     assert resumed.returncode == 0, resumed.stderr.decode()[-3000:]
     assert lines(tmp_path / "stopped") == lines(tmp_path / "whole")
+    whole_weights = load_checkpoint(tmp_path / "whole/last.pt")["model"]
+    resumed_weights = load_checkpoint(tmp_path / "stopped/last.pt")["model"]
+    assert all(torch.equal(whole_weights[name], resumed_weights[name]) for name in whole_weights)
+
+
+def run_within(command: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+    """Runs ``command``; when it is still running after ``timeout`` seconds, kills it with its ranks and fails."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # torchrun and every rank: a rank left waiting would wait forever
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"still running after {timeout} s: {stderr.decode()[-3000:]}")
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("RAIV_SLOW_TESTS"),
+                    reason="starts two torch processes (~10 s on 2 cores); RAIV_SLOW_TESTS=1 runs it")
+@pytest.mark.parametrize("resume", [False, True])
+def test_torchrun_refused_run_directory_stops_every_rank(tmp_path, world, feature_store, resume):
+    # rank 0 alone checks the run directory (not empty; --resume of a run with other settings): rank 1 must stop
+    # with it, not wait for it at a collective (on other nodes, until NCCL's timeout; here, gloo's closed connection
+    # crashes it with a traceback)
+    inputs = write_jsonl(tmp_path / "pairs.jsonl", world.pair_records(8, "train"))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run/config.json").write_text('{"train": {}, "model": {}}')
+    (tmp_path / "run/last.pt").write_bytes(b"")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "-m", "raivtools", "train",
+               str(inputs), "--features", str(feature_store), "--arch", "raiv-late", "--out", str(tmp_path / "run"),
+               "--epochs", "1", "--batch-size", "4", "--set", "width=32", "--set", "heads=2",
+               "--set", "text_layers=1", "--set", "context_length=32", *(["--resume"] if resume else [])]
+    proc = run_within(command, env, timeout=120)
+    stderr = proc.stderr.decode()
+    assert proc.returncode != 0, stderr[-3000:]
+    message = "--resume with other settings" if resume else "run directory is not empty: pass --resume"
+    assert stderr.count(message) == 1, stderr[-3000:]
+    assert "[rank1]: Traceback" not in stderr, stderr[-3000:]

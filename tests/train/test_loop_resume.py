@@ -12,7 +12,7 @@ import pytest
 from raivtools.io.errors import InputError
 from raivtools.train import checkpoint as ckpt
 from raivtools.train.checkpoint import load_checkpoint
-from raivtools.train.loop import Trainer, TrainConfig, train
+from raivtools.train.loop import Distributed, Trainer, TrainConfig, train
 from tests.factories import write_jsonl
 from tests.train.conftest import TINY
 
@@ -88,3 +88,19 @@ def test_resume_refuses_other_data_or_another_world_size(tmp_path, world, featur
     write_jsonl(inputs, records + world.pair_records(16, "train", seed=7))
     with pytest.raises(InputError, match=r"other settings.*\bsteps\b"):
         train(config(tmp_path, inputs, feature_store, save_every=1, resume=True), RAIV)
+
+
+def test_resume_takes_its_ranks_rng_state_or_the_only_one(tmp_path, world, feature_store):
+    # a torchrun job's last.pt holds every rank's RNG state; a single process's (or an older one) holds rank 0's
+    import torch
+
+    inputs = write_jsonl(tmp_path / "pairs.jsonl", world.pair_records(8, "train"))
+    trainer = train(config(tmp_path, inputs, feature_store, epochs=1), RAIV)
+    state = load_checkpoint(tmp_path / "run/last.pt")
+    assert "rank_rng" not in state
+    rank_1 = torch.Generator().manual_seed(5).get_state()
+    trainer.dist = Distributed(rank=1, world_size=2)
+    trainer._restore({**state, "rank_rng": {0: {"torch_rng": state["torch_rng"]}, 1: {"torch_rng": rank_1}}})
+    assert torch.equal(torch.get_rng_state(), rank_1)
+    trainer._restore(state)
+    assert torch.equal(torch.get_rng_state(), state["torch_rng"])
