@@ -143,7 +143,7 @@ def sample_instances(sampler: PairSampler, templates: list[Template], target: in
         label = rng.random() < 0.5
         t_index = rng.choices(active, [templates[i].weight for i in active])[0] if len(active) > 1 else active[0]
         template = templates[t_index]
-        first = _sample(sampler, configs, t_index, label)
+        first = _draw(sampler, configs, t_index, label, tries=1 if label else 3)
         if first is not None and unique_statements and (t_index, first[2]) in used_statements:
             # a template whose draws keep landing on used statements has (nearly) run out of new ones; dropping
             # it keeps the cost per instance flat as a split grows
@@ -157,7 +157,7 @@ def sample_instances(sampler: PairSampler, templates: list[Template], target: in
         reuses[t_index] = 0
         group = [Instance(first[0], first[1], t_index, first[2], label, _config_of(template, label, sampler, first))]
         if balanced:
-            second = _twin(sampler, configs, t_index, first, not label)
+            second = _draw(sampler, configs, t_index, not label, fact=first[2], not_pair=(first[0], first[1]))
             if second is None:
                 failures += 1
                 continue
@@ -176,20 +176,21 @@ def sample_instances(sampler: PairSampler, templates: list[Template], target: in
     return out
 
 
-def _sample(sampler: PairSampler, configs: ConfigChooser, t_index: int, label: bool,
-            fact: int | None = None) -> tuple[int, int, int] | None:
-    config = configs.choose(t_index, label)
-    found = sampler.sample(configs.templates[t_index], config, fact=fact)
-    configs.sampled(t_index, config, found is not None)
-    return found
-
-
-def _twin(sampler: PairSampler, configs: ConfigChooser, t_index: int, first: tuple[int, int, int],
-          label: bool) -> tuple[int, int, int] | None:
-    for _ in range(3):
-        second = _sample(sampler, configs, t_index, label, fact=first[2])
-        if second is not None and (second[0], second[1]) != (first[0], first[1]):
-            return second
+def _draw(sampler: PairSampler, configs: ConfigChooser, t_index: int, label: bool, fact: int | None = None,
+          tries: int = 3, not_pair: tuple[int, int] | None = None) -> tuple[int, int, int] | None:
+    """A pair for the template and label (and ``fact``, other than ``not_pair``): a False one tries the
+    configurations :class:`ConfigChooser` allows in turn, since a fact may be in none of one configuration's pairs."""
+    tried: list[tuple[int, int]] = []
+    for _ in range(tries):
+        config = configs.choose(t_index, label, tuple(tried))
+        if config is None:
+            return None
+        found = sampler.sample(configs.templates[t_index], config, fact=fact)
+        configs.sampled(t_index, config, found is not None)
+        if found is not None and (found[0], found[1]) != not_pair:
+            return found
+        if not label:
+            tried.append(config)
     return None
 
 
