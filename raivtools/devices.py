@@ -56,3 +56,26 @@ def _device_choices() -> str:
     if not gpus:
         return "pass --device cpu (or leave --device out)"
     return f"pass --device cpu, cuda or cuda:N for N below {gpus} (or leave --device out)"
+
+
+def join_process_group(backend: str) -> None:
+    """Joins torchrun's process group (once per process) and leaves it when the process exits.
+
+    A process that exits still in a gloo group can abort in the group's threads ("terminate called without an
+    active exception"): torchrun then reports the job failed although every record was written.
+    """
+    import atexit
+
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        return
+    dist.init_process_group(backend)
+    atexit.register(_leave_process_group)
+
+
+def _leave_process_group() -> None:
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()

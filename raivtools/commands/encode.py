@@ -147,6 +147,7 @@ def _barrier() -> None:
     """Waits for every torchrun rank (gloo over torchrun's rendezvous environment)."""
     import torch.distributed as dist
 
-    if not dist.is_initialized():
-        dist.init_process_group("gloo")
+    from raivtools.devices import join_process_group
+
+    join_process_group("gloo")
     dist.barrier()
