@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from raivtools.commands._options import CONTEXT, input_paths, seed_option
@@ -109,7 +111,9 @@ def main(inputs, features, arch, out, task, val, epochs, batch_size, lr, head_lr
         log(f"raiv train: interrupted; continue with the same command and --resume (from {out}/last.pt)")
         raise SystemExit(130) from None
     if trainer.dist.is_main:
-        log(f"raiv train: done: {trainer.step} steps, run in {out} (best.pt, last.pt, metrics.jsonl)")
+        files = ", ".join(name for name in ("best.pt", "last.pt", "open_clip.pt", "metrics.jsonl")
+                          if (Path(out) / name).exists())
+        log(f"raiv train: done: {trainer.step} steps, run in {out} ({files})")
 
 
 def parse_settings(arch: str, settings: tuple[str, ...]) -> dict[str, object]:

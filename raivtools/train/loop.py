@@ -642,8 +642,10 @@ class Trainer:
             where = f"epoch {self.epoch + 1}"
             what = (f"loss is {values[bad]} at step {step} ({where}, batch {numbers[bad] + 1})" if bad is not None
                     else f"a loss is not finite on another rank at step {step} ({where})")
-            raise TrainingDiverged(f"{what}; stopped. The last good checkpoint is {self.run_dir / ckpt.LAST}"
-                                   " (lower --lr, use --precision fp32/bf16, or check the features)")
+            last = self.run_dir / ckpt.LAST
+            kept = f"The last good checkpoint is {last}" if last.exists() else "No checkpoint was saved before it"
+            raise TrainingDiverged(f"{what}; stopped. {kept} (lower --lr, use --precision fp32/bf16, or check the "
+                                   "features)")
         self.epoch_losses.append(sum(values) / len(values))
 
     def _collate(self, examples: list[Example], positions: list[int], number: int) -> dict[str, Any]:

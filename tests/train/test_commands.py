@@ -35,6 +35,7 @@ def late_run(tmp_path, feature_store, pair_files):
                                  "--set", "fusion_layers=1"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""  # train writes no records
+    assert f"run in {run} (best.pt, last.pt, metrics.jsonl)" in result.stderr
     return run
 
 
@@ -144,6 +145,17 @@ def test_train_bad_inputs(tmp_path, feature_store, pair_files):
     if importlib.util.find_spec("raivtools.pairs") is None:
         result = CliRunner().invoke(train_main, [str(pair_files["train"]), *base, "--task", "tsp"])
         assert result.exit_code == 2 and "needs raivtools.pairs" in result.stderr
+
+
+def test_the_closing_line_names_the_files_the_run_wrote(tmp_path, feature_store, pair_files):
+    # without validation records there is no best.pt, and the closing line named one all the same
+    run = tmp_path / "noval"
+    train_only = write_jsonl(tmp_path / "train.jsonl", [r for r in map(orjson.loads, pair_files["train"].read_bytes()
+                                                                       .splitlines()) if r.get("split") == "train"])
+    result = invoke(train_main, [train_only, "--features", feature_store, "--arch", "raiv-late", "--out", run,
+                                 "--epochs", 1, "--train-fraction", 0.1, *TINY_SET])
+    assert result.exit_code == 0, result.stderr
+    assert not (run / "best.pt").exists() and f"run in {run} (last.pt, metrics.jsonl)" in result.stderr
 
 
 def test_fine_tune_from_an_earlier_run(late_run, tmp_path, feature_store, pair_files):

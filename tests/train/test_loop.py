@@ -168,8 +168,10 @@ def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_p
     assert caught.value.exit_code == 3
     if save_every:
         assert load_checkpoint(tmp_path / "run/last.pt")["step"] == 2
+        assert f"The last good checkpoint is {tmp_path / 'run/last.pt'}" in caught.value.message
     else:
         assert not (tmp_path / "run/last.pt").exists()
+        assert "No checkpoint was saved before it" in caught.value.message  # it named a last.pt that is not there
 
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
