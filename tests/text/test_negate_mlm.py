@@ -203,3 +203,13 @@ def test_byte_level_bpe_model_gives_whole_known_words(tmp_path, make_negator):
     words = {e.after.split()[-1].lower() for r in results for e in r.edits}
     pieces = {w[:i] for w in ROBERTA_WORDS for i in range(2, len(w))} - {"run", "jump", "walk", "do"}
     assert words and not words & pieces, words  # ... but never make it into a negative
+
+
+def test_a_complex_preposition_is_masked_whole(make_negator, nlp):
+    # masking one word of "in front of" gave "a guitar below front of the house" and "stands next of the window"
+    negator = make_negator(generator="mlm")
+    doc = nlp("A man sitting on a chair plays a guitar in front of the house next to a tree.")
+    spans = [(c.text, c.type) for c in negator._mask_candidates(doc)]
+    assert ("in front of", "relation") in spans and ("next to", "relation") in spans
+    assert not {"front", "of", "to"} & {text for text, _ in spans}
+    assert ("on", "relation") in spans  # "sitting on" is a verb's preposition: its words still edit alone

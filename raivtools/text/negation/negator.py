@@ -34,6 +34,10 @@ _ADPOSITIONS = frozenset(
 )
 
 
+#: complex prepositions beyond the relation list's: their words are one relation, never masked one by one
+_EXTRA_COMPLEX_PREPOSITIONS = ("on top of", "in the middle of", "close to", "in between")
+
+
 @dataclass
 class NegateConfig:
     """How negatives are made (the ``raiv negate`` options)."""
@@ -129,6 +133,7 @@ class Negator:
         self.rules = RuleIndex(self.wordlists, self.nlp.tokenizer) if config.generator != "mlm" else None
         self.mlm = mlm
         self.lexicon = _english_lexicon(self.nlp)
+        self.complex_prepositions = _complex_prepositions(self.wordlists)
         if self.mlm is None and config.generator != "rule":
             self.mlm = MaskedLM(config.mlm, device=config.device, batch_size=config.batch_size)
 
@@ -212,12 +217,24 @@ class Negator:
     # ----- masked-LM generator -----
 
     def _mask_candidates(self, doc) -> list[Candidate]:
+        """One token each, but a complex preposition ("in front of") is masked whole: one of its words alone gave
+        "below front of the house"."""
         wanted = {pos for pos, kind in POS_TYPES.items() if kind in self.config.types}
-        return [
+        phrases = _phrase_spans(doc, self.complex_prepositions)
+        inside = {i for first, end in phrases for i in range(first, end)}
+        candidates = [
             Candidate(start=t.idx, end=t.idx + len(t.text), type=POS_TYPES[t.pos_], text=t.text,
                       lemma=t.lemma_.lower(), tag=t.tag_, pos=t.pos_, token=t.i)
             for t in doc if t.pos_ in wanted and t.is_alpha and t.tag_ != "RP"  # particles belong to their verb
+            and t.i not in inside
         ]
+        if "ADP" in wanted:
+            for first, end in phrases:
+                span = doc[first:end]
+                candidates.append(Candidate(start=span.start_char, end=span.end_char, type=POS_TYPES["ADP"],
+                                            text=span.text, lemma=span.text.lower(), tag=doc[first].tag_, pos="ADP",
+                                            token=first))
+        return sorted(candidates, key=lambda c: c.start)
 
     def _mlm_edits(self, jobs: list[tuple[_State, object, bool]], round_number: int) -> list[tuple[_State, object, bool]]:
         """Runs the masked LM for every job; returns the jobs it could not edit."""
@@ -298,6 +315,31 @@ def _keeps_pos(doc, start: int, word: str, cand: Candidate, lexicon: dict[str, o
         return False
     known = lexicon.get(cand.pos) if lexicon else None
     return known is None or token.lemma_.lower() in known or word.lower() in known
+
+
+def _complex_prepositions(wordlists: WordLists) -> tuple[tuple[str, ...], ...]:
+    """The relation list's multi-word prepositions ("in front of", "next to": a preposition or "next" first and
+    last), not its verb phrases ("sitting on", whose words edit well alone), and a few more, longest first."""
+    entries = [entry.lower().split() for entry in wordlists.categories.get("relation", ())]
+    found = {tuple(words) for words in entries if len(words) > 1 and words[-1] in _ADPOSITIONS
+             and (words[0] in _ADPOSITIONS or words[0] == "next")}
+    found |= {tuple(phrase.split()) for phrase in _EXTRA_COMPLEX_PREPOSITIONS}
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def _phrase_spans(doc, phrases: tuple[tuple[str, ...], ...]) -> list[tuple[int, int]]:
+    """Token ranges ``[first, end)`` of ``doc`` that read as one of ``phrases`` (lower case), left to right, not
+    overlapping."""
+    words = [t.lower_ for t in doc]
+    spans, i = [], 0
+    while i < len(words):
+        match = next((p for p in phrases if tuple(words[i: i + len(p)]) == p), None)
+        if match:
+            spans.append((i, i + len(match)))
+            i += len(match)
+        else:
+            i += 1
+    return spans
 
 
 def _english_lexicon(nlp) -> dict[str, object] | None:
