@@ -8,11 +8,13 @@ Parameter names of :class:`Block` and :class:`TextEncoder` follow open_clip's te
 
 from __future__ import annotations
 
+import json
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -396,8 +398,17 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------- open_clip text
 
 
+LOCAL_DIR = "local-dir:"  # open_clip's folder of open_clip_config.json and weights
+
+
 def parse_text_init(spec: str) -> tuple[str, str]:
-    """``MODEL:CHECKPOINT`` -> (model, checkpoint). MODEL is an open_clip model name or a model-config JSON file."""
+    """``MODEL:CHECKPOINT`` -> (model, checkpoint). MODEL is an open_clip model name or a model-config JSON file;
+    ``local-dir:DIR`` (config and weights in one folder) -> (spec, "")."""
+    if spec.startswith(LOCAL_DIR):
+        if not Path(spec[len(LOCAL_DIR):]).is_dir():
+            raise InputError(f"--init-text {spec}: no such folder (local-dir: names open_clip's folder of "
+                             "open_clip_config.json and the weights)")
+        return spec, ""
     model, sep, checkpoint = spec.partition(":")
     if not sep or not model or not checkpoint:
         raise InputError(
@@ -413,8 +424,8 @@ def open_clip_text_settings(spec: str) -> dict[str, object]:
     import open_clip
 
     name, _ = parse_text_init(spec)
-    name = _register_config_file(name)
-    config = open_clip.get_model_config(name)
+    config = _local_dir_config(name) if name.startswith(LOCAL_DIR) else open_clip.get_model_config(
+        _register_config_file(name))
     if config is None:
         raise InputError(f"--init-text: open_clip knows no model {name!r}; pass a name from "
                          "open_clip.list_models() or a model-config .json file")
@@ -434,6 +445,14 @@ def open_clip_text_settings(spec: str) -> dict[str, object]:
     }
 
 
+def _local_dir_config(name: str) -> dict[str, Any] | None:
+    """The model config in a local-dir: folder's open_clip_config.json, or None without one."""
+    path = Path(name[len(LOCAL_DIR):]) / "open_clip_config.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8")).get("model_cfg")
+
+
 def _register_config_file(name: str) -> str:
     from raivtools.media.clip import open_clip_name
 
@@ -451,12 +470,15 @@ def load_open_clip_text_tower(encoder: TextEncoder, spec: str) -> None:
     import open_clip
 
     name, checkpoint = parse_text_init(spec)
-    name = _register_config_file(name)
-    if not Path(checkpoint).exists():
-        raise InputError(f"--init-text: no such checkpoint file {checkpoint} (pass a local open_clip checkpoint)")
+    if not name.startswith(LOCAL_DIR):
+        name = _register_config_file(name)
+        if not Path(checkpoint).exists():
+            raise InputError(f"--init-text: no such checkpoint file {checkpoint} (pass a local open_clip checkpoint)")
     try:
-        clip = open_clip.create_model(name, pretrained=checkpoint)
-    except RuntimeError as exc:
+        # a local-dir: folder brings its own weights; without them open_clip would give random ones
+        clip = (open_clip.create_model(name, require_pretrained=True) if not checkpoint
+                else open_clip.create_model(name, pretrained=checkpoint))
+    except (RuntimeError, FileNotFoundError, ValueError) as exc:
         raise InputError(f"--init-text {spec}: cannot load: {exc}") from exc
     tower = getattr(clip, "text", clip)
     state = {"token_embedding.weight": tower.token_embedding.weight,

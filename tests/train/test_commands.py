@@ -207,6 +207,41 @@ def test_init_text_store_uses_the_feature_stores_clip(tmp_path, world, pair_file
     assert result.exit_code == 2 and "does not name its open_clip model" in result.stderr
 
 
+def test_init_text_store_takes_a_local_dir_clips_tower(tmp_path, world, pair_files):
+    # a store encoded with --model local-dir:DIR stopped --init-text store with "open_clip knows no model
+    # 'local-dir'": the folder's path was split at its colon as MODEL:CHECKPOINT
+    import json
+
+    import open_clip
+    import torch
+
+    from raivtools.io.store import ArrayStore, shard_name
+    from raivtools.models.layers import load_open_clip_text_tower
+    from raivtools.train.checkpoint import load_checkpoint
+    from tests.factories import tiny_open_clip_config
+
+    folder = tmp_path / "clip dir"
+    folder.mkdir()
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": tiny_open_clip_config()}))
+    torch.manual_seed(3)
+    clip = open_clip.CLIP(**tiny_open_clip_config())
+    torch.save(clip.state_dict(), folder / "open_clip_pytorch_model.bin")
+    store = tmp_path / "feats"
+    writer = ArrayStore.create(store, meta={"model": f"local-dir:{folder}", "pretrained": "openai", "embed_dim": 16})
+    writer.write_shard(shard_name(0), {m: {"frames": f.astype(np.float16)} for m, f in world.features.items()})
+    out = tmp_path / "run"
+    result = invoke(train_main, [pair_files["train"], "--features", store, "--arch", "raiv-late", "--out", out,
+                                 "--epochs", 1, "--train-fraction", 0.05, "--init-text", "store", "--lr", "1e-12",
+                                 "--set", "width=32", "--set", "heads=2", "--set", "fusion_layers=1"])
+    assert result.exit_code == 0, result.stderr
+    assert orjson.loads((out / "config.json").read_bytes())["model"]["init_text"] == f"local-dir:{folder}"
+    weights = load_checkpoint(out / "last.pt")["model"]
+    assert torch.allclose(weights["text_encoder.token_embedding.weight"], clip.token_embedding.weight, atol=1e-6)
+    (folder / "open_clip_pytorch_model.bin").unlink()  # without its weights the tower would be random
+    with pytest.raises(Exception, match="cannot load"):
+        load_open_clip_text_tower(None, f"local-dir:{folder}")
+
+
 @pytest.mark.parametrize("option, value, message", [("--pairs-per-item", "0", "--pairs-per-item 0.0: must be above 0"),
                                                     ("--itm-candidates", "0", "--itm-candidates must be at least 1"),
                                                     ("--set", "max_frames=0", "max_frames must be at least 1"),
