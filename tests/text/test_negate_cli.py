@@ -149,3 +149,26 @@ def test_pipe_in_a_subprocess(raiv):
 def test_unusable_wordlists_folder_exits_2(run, tmp_path):
     result, _ = run("--generator", "rule", "--wordlists", tmp_path, input="")
     assert result.exit_code == 2 and "none of the category files" in result.stderr
+
+
+def test_the_old_action_list_ablation_edits_inflected_entries(run, tmp_path):
+    # Table 3's "Action (old)" list is written inflected ("eating", "sitting on"): its -ing entries never matched a
+    # verb's lemma, and the one that did gave "A dog mounteds on on the grass"
+    import shutil
+    from pathlib import Path
+
+    import raivtools.text
+
+    lists = tmp_path / "lists"
+    shutil.copytree(Path(raivtools.text.__file__).parent / "wordlists", lists)
+    (lists / "action.txt").write_text((lists / "action_old.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    captions = ["A man is eating a pizza.", "A woman holds an umbrella.", "A dog sits on the grass."]
+    path = write_jsonl(tmp_path / "in.jsonl", [{"id": f"c{i}", "caption": c} for i, c in enumerate(captions)])
+    for seed in range(4):
+        result, out = run(path, "--generator", "rule", "--types", "action", "--wordlists", lists, "--seed", seed)
+        assert result.exit_code == 0, result.stderr
+        assert all(r["negative"] for r in out), [r.get("negate_error") for r in out]
+        for record in out:
+            words = record["negative"].lower().rstrip(".").split()
+            assert not any(a == b for a, b in zip(words, words[1:])), record["negative"]  # "on on"
+            assert not any(w.endswith(("ings", "eds")) for w in words), record["negative"]  # "mounteds"

@@ -130,9 +130,10 @@ class Negator:
         self.config = config
         self.nlp = nlp if nlp is not None else load_spacy(config.spacy_model, disable=("parser", "ner"))
         self.wordlists = wordlists if wordlists is not None else load_wordlists(config.wordlists)
-        self.rules = RuleIndex(self.wordlists, self.nlp.tokenizer) if config.generator != "mlm" else None
-        self.mlm = mlm
         self.lexicon = _english_lexicon(self.nlp)
+        verbs = self.lexicon["VERB"] if self.lexicon else ()
+        self.rules = RuleIndex(self.wordlists, self.nlp.tokenizer, verbs) if config.generator != "mlm" else None
+        self.mlm = mlm
         self.complex_prepositions = _complex_prepositions(self.wordlists)
         if self.mlm is None and config.generator != "rule":
             self.mlm = MaskedLM(config.mlm, device=config.device, batch_size=config.batch_size)
@@ -190,6 +191,9 @@ class Negator:
         yield from _typed_shuffle(stale, state.rng)
 
     def _try_replacement(self, state: _State, candidate: Candidate, word: str, round_number: int, generator: str) -> bool:
+        following = state.text[candidate.end:].split(maxsplit=1)
+        if " " in word and following and following[0].strip(".,;:!?").lower() == word.rsplit(" ", 1)[-1].lower():
+            return False  # "sits on the grass" -> "mounts on on the grass": the phrase's last word is there already
         new_text, start, before, after = apply_replacement(state.text, candidate.start, candidate.end, word)
         changes = state.changes_after(new_text, start, before, after)
         if changes is None:

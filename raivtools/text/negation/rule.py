@@ -8,12 +8,12 @@ replaced. The replacement is inflected like the word it replaces (runs -> walks,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from raivtools.text.english import inflect_verb, plural
+from raivtools.text.english import gerund, inflect_verb, past_participle, past_tense, plural, third_person
 from raivtools.text.negation.edits import Candidate, realise_case, same_lemma
 from raivtools.text.negation.wordlists import CATEGORY_TYPES, WordLists
 
@@ -34,6 +34,9 @@ MASS_NOUNS = frozenset(
     "plastic rain shampoo soccer sugar traffic helium nitrogen mud sand soil steam smoke water".split()
 ) | {"carbon dioxide", "man-made fibers"}
 _VERB_TAGS = {"VB", "VBP", "VBZ", "VBD", "VBN", "VBG"}
+# (ending, what replaces it) of regular verb forms, to find the base of an inflected action entry
+_VERB_ENDINGS = (("ing", ""), ("ing", "e"), ("ying", "ie"), ("ied", "y"), ("ies", "y"), ("ed", ""), ("ed", "e"),
+                 ("es", ""), ("s", ""))
 _PLURAL_TAGS = {"NNS", "NNPS"}
 
 
@@ -42,6 +45,11 @@ class _Entry:
     category: str  # word-list category
     text: str  # the entry as written in the list
     proper: bool  # a capitalised noun entry (London): replaces and is replaced only by proper nouns
+    base: str = ""  # an action entry with its verb in the base form ("eating" -> "eat"): matched and inflected
+
+    @property
+    def lemma(self) -> str:
+        return self.base or self.text
 
 
 class RuleIndex:
@@ -50,9 +58,11 @@ class RuleIndex:
     Args:
         wordlists: the lists to use.
         tokenizer: a spaCy tokenizer, so entries split into tokens exactly as captions do ("pocket-size").
+        verbs: known verb base forms (the lemmatizer's WordNet index), to match action entries written inflected
+            (the old SVLC list's "eating", "sitting on") by their verb's lemma; empty: entries as written.
     """
 
-    def __init__(self, wordlists: WordLists, tokenizer):
+    def __init__(self, wordlists: WordLists, tokenizer, verbs: Collection[str] = ()):
         from spacy.symbols import ADJ, ADV, NOUN, PROPN, VERB
 
         self.wordlists = wordlists
@@ -63,13 +73,16 @@ class RuleIndex:
         self.entries: dict[str, list[_Entry]] = {}  # category -> entries
         self.by_text: dict[tuple[str, str], _Entry] = {}  # (category, lower-case entry) -> entry
         self.max_tokens = 1
+        verbs = frozenset(verbs)
         for category, words in wordlists.categories.items():
             self.entries[category] = []
             for word in words:
-                entry = _Entry(category, word, category == "noun" and word[:1].isupper())
+                base = _action_base(word, verbs) if category == "action" and verbs else ""
+                entry = _Entry(category, word, category == "noun" and word[:1].isupper(), base)
                 self.entries[category].append(entry)
                 self.by_text[(category, word.lower())] = entry
-                key = tuple(strings.add(token.lower_) for token in tokenizer(word))
+                self.by_text.setdefault((category, entry.lemma.lower()), entry)
+                key = tuple(strings.add(token.lower_) for token in tokenizer(entry.lemma))
                 self.max_tokens = max(self.max_tokens, len(key))
                 (self.by_lemma if category == "action" else self.by_surface).setdefault(key, []).append(entry)
         # first words of all entries: most tokens of a caption start none, and are skipped at once
@@ -164,10 +177,26 @@ class RuleIndex:
     def _realise(entry: _Entry, candidate: Candidate) -> str:
         word = entry.text
         if entry.category == "action" and candidate.tag in _VERB_TAGS:
-            word = inflect_verb(word, candidate.tag)
+            word = inflect_verb(entry.lemma, candidate.tag)
         elif candidate.plural:
             word = plural(word)
         return realise_case(word, candidate.text, proper=entry.proper)
+
+
+def _action_base(entry: str, verbs: frozenset[str]) -> str:
+    """The entry with its first word as a known verb's base form when it is written inflected ("sitting on" ->
+    "sit on", "wears" -> "wear"), else "" (a base form already, or no known verb gives it back)."""
+    first, _, rest = entry.lower().partition(" ")
+    if first in verbs:
+        return ""
+    for ending, replacement in _VERB_ENDINGS:
+        if not first.endswith(ending):
+            continue
+        stem = first[: -len(ending)] + replacement
+        for base in (stem[:-1], stem) if len(stem) > 2 and stem[-1] == stem[-2] else (stem,):  # sitting -> sit
+            if base in verbs and first in (gerund(base), third_person(base), past_tense(base), past_participle(base)):
+                return f"{base} {rest}".strip()
+    return ""
 
 
 def _drop_nested(candidates: list[Candidate]) -> list[Candidate]:
