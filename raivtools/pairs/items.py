@@ -67,6 +67,10 @@ class Vocabulary:
             self.values.append(value)
         return found
 
+    def alias(self, value: Any, found: int) -> None:
+        """Makes ``value`` a second name of id ``found``, unless it names one already (``len`` is unchanged)."""
+        self.ids.setdefault(value, found)
+
     def __len__(self) -> int:
         return len(self.values)
 
@@ -181,11 +185,13 @@ def media_ref(record: dict[str, Any], kind: int) -> dict[str, Any]:
     return ref
 
 
-def group_name(record: dict[str, Any], kind: int) -> str:
-    """The visual item a record shows: its video segment, else its media path (clips of one video share it)."""
+def visual_names(record: dict[str, Any], kind: int) -> list[str]:
+    """The names the visual item a record shows goes by: its media path, then its video segment if it names one
+    (the group takes the segment's name: clips of one video share it)."""
+    names = [f"{KIND_NAMES[kind]}:{record[KIND_NAMES[kind]]}"]
     if record.get("segment"):
-        return f"segment:{record['segment']}"
-    return f"{KIND_NAMES[kind]}:{record[KIND_NAMES[kind]]}"
+        names.append(f"segment:{record['segment']}")
+    return names
 
 
 def build_table(located: Iterable[tuple[str, int, dict[str, Any]]], config: TableConfig) -> ItemTable:
@@ -234,13 +240,12 @@ def _group_of(group_keys: Vocabulary, record: dict[str, Any], kind: int) -> int:
     the same clip) is one visual item: as two groups it could be split apart, paired with itself, and be called
     without an object that the other record mentions.
     """
-    media = f"{KIND_NAMES[kind]}:{record[KIND_NAMES[kind]]}"
-    group = group_keys.ids.get(media)
+    names = visual_names(record, kind)
+    group = group_keys.ids.get(names[0])
     if group is None:
-        group = group_keys.add(group_name(record, kind))
-    group_keys.ids.setdefault(media, group)
-    if record.get("segment"):
-        group_keys.ids.setdefault(f"segment:{record['segment']}", group)
+        group = group_keys.add(names[-1])
+    for name in names:
+        group_keys.alias(name, group)
     return group
 
 
