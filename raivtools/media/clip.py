@@ -26,7 +26,9 @@ from raivtools.io.report import warn
 from raivtools.io.store import StoredArray, copy_pieces
 
 PRECISIONS = ("fp32", "fp16", "bf16")
-_SCHEMAS = ("hf-hub:", "local-dir:")
+LOCAL_DIR = "local-dir:"  # open_clip's folder of open_clip_config.json and weights
+HF_HUB = "hf-hub:"
+_SCHEMAS = (HF_HUB, LOCAL_DIR)
 RESIZE_MODES = ("shortest", "squash")  # open_clip's preprocess_cfg resize modes done here ("longest" pads: not done)
 
 
@@ -69,12 +71,12 @@ def open_clip_name(model: str) -> str:
 
 def _weights_help(spec: ClipSpec) -> str:
     # --pretrained is ignored for hf-hub: and local-dir: models, so suggesting a --pretrained value would not help
-    if spec.model.startswith("local-dir:"):
+    if spec.model.startswith(LOCAL_DIR):
         return (f"put the weights (open_clip_model.safetensors or open_clip_pytorch_model.bin) beside "
-                f"open_clip_config.json in {spec.model[len('local-dir:'):]}, or pass --model NAME with --pretrained "
+                f"open_clip_config.json in {spec.model[len(LOCAL_DIR):]}, or pass --model NAME with --pretrained "
                 "/path/to/checkpoint (or --pretrained none for random weights: features are then meaningless)")
-    if spec.model.startswith("hf-hub:"):
-        return (f"download {spec.model[len('hf-hub:'):]} where there is internet and pass --model local-dir:DIR "
+    if spec.model.startswith(HF_HUB):
+        return (f"download {spec.model[len(HF_HUB):]} where there is internet and pass --model local-dir:DIR "
                 "(the folder holding its open_clip_config.json and weights), or --cache-dir with that hub cache")
     return (
         "pass a local checkpoint (--pretrained /path/to/open_clip_pytorch_model.bin, or --model local-dir:DIR "

@@ -398,12 +398,11 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------- open_clip text
 
 
-LOCAL_DIR = "local-dir:"  # open_clip's folder of open_clip_config.json and weights
-
-
 def parse_text_init(spec: str) -> tuple[str, str]:
     """``MODEL:CHECKPOINT`` -> (model, checkpoint). MODEL is an open_clip model name or a model-config JSON file;
     ``local-dir:DIR`` (config and weights in one folder) -> (spec, "")."""
+    from raivtools.media.clip import LOCAL_DIR
+
     if spec.startswith(LOCAL_DIR):
         if not Path(spec[len(LOCAL_DIR):]).is_dir():
             raise InputError(f"--init-text {spec}: no such folder (local-dir: names open_clip's folder of "
@@ -423,9 +422,8 @@ def open_clip_text_settings(spec: str) -> dict[str, object]:
     text tower, so the text encoder is built to its shape before its weights are loaded."""
     import open_clip
 
-    name, _ = parse_text_init(spec)
-    config = _local_dir_config(name) if name.startswith(LOCAL_DIR) else open_clip.get_model_config(
-        _register_config_file(name))
+    name, checkpoint = parse_text_init(spec)
+    config = open_clip.get_model_config(_register_config_file(name)) if checkpoint else _local_dir_config(name)
     if config is None:
         raise InputError(f"--init-text: open_clip knows no model {name!r}; pass a name from "
                          "open_clip.list_models() or a model-config .json file")
@@ -447,7 +445,7 @@ def open_clip_text_settings(spec: str) -> dict[str, object]:
 
 def _local_dir_config(name: str) -> dict[str, Any] | None:
     """The model config in a local-dir: folder's open_clip_config.json, or None without one."""
-    path = Path(name[len(LOCAL_DIR):]) / "open_clip_config.json"
+    path = Path(name.partition(":")[2]) / "open_clip_config.json"
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8")).get("model_cfg")
@@ -470,7 +468,7 @@ def load_open_clip_text_tower(encoder: TextEncoder, spec: str) -> None:
     import open_clip
 
     name, checkpoint = parse_text_init(spec)
-    if not name.startswith(LOCAL_DIR):
+    if checkpoint:  # not a local-dir: folder, which brings its config and weights
         name = _register_config_file(name)
         if not Path(checkpoint).exists():
             raise InputError(f"--init-text: no such checkpoint file {checkpoint} (pass a local open_clip checkpoint)")

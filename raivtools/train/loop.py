@@ -450,8 +450,10 @@ class Trainer:
     def _store_text_tower(self) -> str:
         """``--init-text store``: the open_clip model and checkpoint that encoded the features (the store's meta),
         so text and frames start in the same embedding space."""
+        from raivtools.media.clip import LOCAL_DIR
+
         meta = self.features.store.meta
-        if str(meta.get("model", "")).startswith("local-dir:"):
+        if str(meta.get("model", "")).startswith(LOCAL_DIR):
             return meta["model"]  # the folder holds the config and the weights; its "pretrained" is not used
         if not meta.get("model") or not meta.get("pretrained"):
             raise InputError(f"--init-text store: {self.features.store.root} does not name its open_clip model and "
