@@ -19,6 +19,7 @@ from raivtools.text.negation.edits import Candidate, Edit, apply_replacement, ov
 from raivtools.text.negation.mlm import DEFAULT_MLM, POS_TYPES, MaskedLM, sample_order
 from raivtools.text.negation.rule import RuleIndex
 from raivtools.text.negation.wordlists import TYPES, WordLists, load_wordlists
+from raivtools.text.srl import LOC_PREPS
 
 GENERATORS = ("rule", "mlm", "mixed")
 
@@ -34,8 +35,9 @@ _ADPOSITIONS = frozenset(
 )
 
 
-#: complex prepositions beyond the relation list's: their words are one relation, never masked one by one
-_EXTRA_COMPLEX_PREPOSITIONS = ("on top of", "in the middle of", "close to", "in between")
+#: complex prepositions beyond the relation list's (srl's multi-word locatives, "in between"): their words are one
+#: relation, never masked one by one
+_EXTRA_COMPLEX_PREPOSITIONS = (*sorted(prep for prep in LOC_PREPS if " " in prep), "in between")
 
 
 @dataclass
@@ -328,7 +330,7 @@ def _complex_prepositions(wordlists: WordLists) -> tuple[tuple[str, ...], ...]:
     found = {tuple(words) for words in entries if len(words) > 1 and words[-1] in _ADPOSITIONS
              and (words[0] in _ADPOSITIONS or words[0] == "next")}
     found |= {tuple(phrase.split()) for phrase in _EXTRA_COMPLEX_PREPOSITIONS}
-    return tuple(sorted(found, key=len, reverse=True))
+    return tuple(sorted(found, key=lambda words: (-len(words), words)))
 
 
 def _phrase_spans(doc, phrases: tuple[tuple[str, ...], ...]) -> list[tuple[int, int]]:
