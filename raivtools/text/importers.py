@@ -53,6 +53,7 @@ from raivtools.text.srl import (
     is_participle,
     owner_name,
     phrase_head,
+    phrase_words,
 )
 
 VIDSITU_EVENTS = ("Ev1", "Ev2", "Ev3", "Ev4", "Ev5")
@@ -180,8 +181,7 @@ def _continues(previous: str, piece: str) -> bool:
 
 
 def _edge_word(text: str, index: int) -> str:
-    words = [word.strip(".,;:!?\"'()") for word in text.lower().split()]
-    words = [word for word in words if word]
+    words = phrase_words(text)
     return words[index] if words else ""
 
 

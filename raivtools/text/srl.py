@@ -618,7 +618,7 @@ def head_words(phrase: str) -> list[str]:
 
     Possessives are written with :data:`OWNER_MARK` ("the boys' ball" -> the, boys's, ball).
     """
-    words = _words(phrase)
+    words = phrase_words(phrase)
     kept: list[str] = []
     for index, word in enumerate(words):
         following = words[index + 1] if index + 1 < len(words) else None
@@ -630,7 +630,8 @@ def head_words(phrase: str) -> list[str]:
     return kept or words[:1]  # a phrase that is all preposition ("outside") is its own head
 
 
-def _words(phrase: str) -> list[str]:
+def phrase_words(phrase: str) -> list[str]:
+    """The words of a phrase, lower case, without punctuation; a possessive ends in :data:`OWNER_MARK`."""
     words = []
     for raw in phrase.lower().replace("\u2019", "'").split():
         word = raw.strip(".,;:!?\"()#")
