@@ -169,6 +169,11 @@ class StoreWriter:
         """Whether shard ``name`` was written whole (its done-marker exists)."""
         return (self.root / f"{name}.json").exists()
 
+    def marker(self, name: str) -> dict[str, Any] | None:
+        """Shard ``name``'s done-marker (``ids``: record id -> field keys, ``count``, ``stats``), None if not done."""
+        path = self.root / f"{name}.json"
+        return _read_json(path) if path.exists() else None
+
     def done_ids(self) -> set[str]:
         """Ids of every record in a done shard."""
         ids: set[str] = set()

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
 from raivtools.io.errors import InputError
 from raivtools.io.prefetch import prefetch
@@ -173,10 +172,10 @@ class FeatureEncoder:
         """Whether shard ``index`` is done and holds exactly these records: a shard done from other input (records
         added or removed before it) is redone, so no record is printed "ok" without its arrays in the store."""
         name = shard_name(index)
-        if not self.writer.is_done(name):
+        marker = self.writer.marker(name)
+        if marker is None:
             return False
-        stored = list(orjson.loads((self.writer.root / f"{name}.json").read_bytes())["ids"])
-        if stored == [e.record_id for e in entries if not e.passthrough and not e.duplicate]:
+        if list(marker["ids"]) == [e.record_id for e in entries if not e.passthrough and not e.duplicate]:
             return True
         warn(f"--resume: {name} was made from other records than the input has there now; encoding it again")
         return False
@@ -314,7 +313,7 @@ class FeatureEncoder:
         return outcome
 
     def _replay(self, unit: _Unit) -> list[dict[str, Any]]:
-        marker = orjson.loads((self.writer.root / f"{shard_name(unit.index)}.json").read_bytes())
+        marker = self.writer.marker(shard_name(unit.index))
         errors = marker.get("stats", {}).get("errors", {})
         self.summary.extra["resumed shards"] = self.summary.extra.get("resumed shards", 0) + 1
         return [self._output(entry, *self._status(entry, errors)) for entry in unit.entries]

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import orjson
 
 from raivtools.io.errors import InputError
 from raivtools.io.records import record_id, require_fields
@@ -175,8 +174,7 @@ class FrameExtractor:
     def _marker(self, shard: int) -> dict[str, Any]:
         cached = self._marker_cache
         if cached is None or cached[0] != shard:
-            path = self.writer.root / f"{shard_name(shard)}.json"
-            cached = (shard, orjson.loads(path.read_bytes()))
+            cached = (shard, self.writer.marker(shard_name(shard)))
             self._marker_cache = cached
         return cached[1]
 
