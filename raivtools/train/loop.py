@@ -343,23 +343,24 @@ def _itm_data(config: TrainConfig, train_located: list, val_located: list, featu
 
     matcher = CaptionMatcher(train_located, config.itm_candidates)
     skipped = _warn_itm_left_out("training", matcher, train_located, features)
+    matcher.leave_out_items_without(features)  # before the schedule is planned from its target
     val: list[Example] = []
     val_skipped = 0
     if val_located:
         val_matcher = CaptionMatcher(val_located, config.itm_candidates)
         val_skipped = _warn_itm_left_out("validation", val_matcher, val_located, features)
+        val_matcher.leave_out_items_without(features)
         val = val_matcher.examples(rng_for(config.seed, "itm-val"), features)
     return TrainData([], [], skipped, miner=matcher, miner_items=matcher.target, val_examples=val,
                      val_skipped=val_skipped)
 
 
 def _warn_itm_left_out(what: str, matcher, located: list, features: FeatureSource) -> int:
-    """Leaves the caption records without features out of the matcher, with one warning; returns how many they
-    are."""
+    """Warns once about the caption records without features (the matcher is to leave them out); returns how many
+    they are."""
     captions = [Example(index, (media_id,), caption) for index, media_id, caption in matcher.items]
     problems = usable(captions, features)[1]
     warn_left_out(what, located, problems)
-    matcher.leave_out_items_without(features)
     return len(problems)
 
 
